@@ -1,0 +1,58 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+# The virtual environment is built once from requirements.lock and reused by every target.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.9
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test up down lint fmt lock bench clean
+
+help:
+	@echo "make demo   install, run the whole pipeline on the embedded warehouse, print the marts"
+	@echo "make test   install and run the test suite"
+	@echo "make up     start the embedded warehouse (and, later, sources and Dagster) in the background"
+	@echo "make down   stop what 'make up' started"
+	@echo "make lint   ruff check and format check"
+	@echo "make lock   re-resolve requirements.lock from pyproject.toml"
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lock:
+	test -x $(BIN)/uv || (test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); $(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)")
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet -o requirements.lock
+
+demo: $(STAMP)
+	$(BIN)/funnelhouse demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+up: $(STAMP)
+	$(BIN)/funnelhouse up
+
+down: $(STAMP)
+	$(BIN)/funnelhouse down
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .data dbt_project/target dbt_project/logs

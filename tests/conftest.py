@@ -1,0 +1,92 @@
+"""Shared fixtures: a warehouse for the whole test session.
+
+By default each test session starts its own embedded endpoint on a free port with a throwaway
+data directory. With CLICKHOUSE_HOST set in the environment, the same tests run against that
+server instead (tests that need the embedded endpoint's own files are skipped there).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from funnelhouse.warehouse.embedded.process import ping
+from funnelhouse.warehouse.settings import WarehouseSettings
+
+EXTERNAL = bool(os.environ.get("CLICKHOUSE_HOST"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class EmbeddedServer:
+    """A `funnelhouse warehouse serve` subprocess that tests may stop and restart."""
+
+    data_dir: Path
+    port: int
+    proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        log = (self.data_dir / "server.log").open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "funnelhouse.cli", "warehouse", "serve",
+             "--port", str(self.port), "--data-dir", str(self.data_dir)],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while not ping(self.url):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((self.data_dir / "server.log").read_text()[-3000:])
+            time.sleep(0.1)
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        self.proc.terminate()
+        code = self.proc.wait(timeout=60)
+        self.proc = None
+        return code
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture(scope="session")
+def embedded_server(tmp_path_factory) -> Iterator[EmbeddedServer | None]:
+    if EXTERNAL:
+        yield None
+        return
+    server = EmbeddedServer(tmp_path_factory.mktemp("warehouse"), free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def warehouse(embedded_server) -> WarehouseSettings:
+    """Settings for the warehouse under test (the embedded one, or CLICKHOUSE_HOST)."""
+    if embedded_server is None:
+        return WarehouseSettings()
+    return WarehouseSettings(
+        host="127.0.0.1", port=embedded_server.port, data_dir=embedded_server.data_dir
+    )
+
+
+@pytest.fixture
+def embedded_only(embedded_server) -> EmbeddedServer:
+    if embedded_server is None:
+        pytest.skip("needs the embedded endpoint (CLICKHOUSE_HOST points at another server)")
+    return embedded_server

@@ -1,0 +1,1 @@
+"""ClickHouse connection settings, the client factory and the embedded endpoint."""

@@ -1,0 +1,1 @@
+"""chDB served behind the ClickHouse HTTP interface: the default warehouse."""

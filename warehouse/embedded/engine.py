@@ -1,0 +1,119 @@
+"""The chDB engine behind the endpoint: one per data directory, a connection per request.
+
+chDB keeps `SET` and `USE` state per connection and runs queries from different connections in
+parallel, so a fresh connection per request gives ClickHouse's per-request settings isolation
+for free, and a kept connection per `session_id` gives ClickHouse's sessions (temporary tables,
+SET) without leaking into other clients.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import chdb
+from funnelhouse.warehouse.embedded.errors import ClickHouseError
+from funnelhouse.warehouse.embedded.users import User
+
+_SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PLAIN_VALUE = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+
+
+def _literal(value: str) -> str:
+    if _PLAIN_VALUE.match(value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def apply_settings(conn: chdb.state.sqlitelike.Connection, settings: Mapping[str, str]) -> None:
+    """`SET` each setting on the connection; the engine validates names, values and readonly."""
+    for name, value in settings.items():
+        if not _SETTING_NAME.match(name):
+            raise ClickHouseError(115, "UNKNOWN_SETTING", f"Unknown setting '{name}'")
+        run(conn, f"SET {name} = {_literal(value)}")
+
+
+def run(conn: chdb.state.sqlitelike.Connection, sql: str, fmt: str = "TabSeparated", params=None):
+    """Execute on the raw connection so the result keeps its read/written statistics."""
+    try:
+        return conn._conn.query(sql, fmt, params=params or {})
+    except RuntimeError as exc:  # chDB raises the server's "Code: N. DB::Exception: ..." text
+        raise ClickHouseError.from_engine_message(str(exc)) from None
+
+
+@dataclass
+class Session:
+    """A client's `session_id`: its own connection, used by one request at a time."""
+
+    user: str
+    conn: chdb.state.sqlitelike.Connection
+    timeout: float
+    last_used: float = field(default_factory=time.monotonic)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Engine:
+    def __init__(self, path: Path):
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        # The embedded engine shuts down when its last connection closes; this one keeps it up
+        # between requests.
+        self._anchor = chdb.connect(str(path))
+        self._sessions: dict[tuple[str, str], Session] = {}
+        self._sessions_lock = threading.Lock()
+        self.version = run(self._anchor, "SELECT version()").bytes().decode().strip()
+
+    def connect(self, user: User, readonly: int) -> chdb.state.sqlitelike.Connection:
+        conn = chdb.connect(str(self.path))
+        level = max(user.readonly, readonly)
+        if level:
+            run(conn, f"SET readonly = {level}")
+        return conn
+
+    @contextmanager
+    def session(
+        self, user: User, session_id: str, timeout: float, check: bool, readonly: int
+    ) -> Iterator[Session]:
+        """Hold `session_id` for one request; a concurrent request on it is refused."""
+        key = (user.name, session_id)
+        now = time.monotonic()
+        with self._sessions_lock:
+            self._expire(now)
+            sess = self._sessions.get(key)
+            if sess is None:
+                if check:
+                    raise ClickHouseError(
+                        372, "SESSION_NOT_FOUND", f"Session {session_id} not found"
+                    )
+                sess = Session(user.name, self.connect(user, readonly), timeout)
+                self._sessions[key] = sess
+            if not sess.lock.acquire(blocking=False):
+                raise ClickHouseError(
+                    373,
+                    "SESSION_IS_LOCKED",
+                    f"Session {session_id} is locked by a concurrent client",
+                )
+        try:
+            sess.timeout = timeout
+            yield sess
+        finally:
+            sess.last_used = time.monotonic()
+            sess.lock.release()
+
+    def _expire(self, now: float) -> None:
+        for key, sess in list(self._sessions.items()):
+            if now - sess.last_used > sess.timeout and not sess.lock.locked():
+                del self._sessions[key]
+                sess.conn.close()
+
+    def close(self) -> None:
+        with self._sessions_lock:
+            for sess in self._sessions.values():
+                sess.conn.close()
+            self._sessions.clear()
+        self._anchor.close()

@@ -1,0 +1,484 @@
+"""The ClickHouse HTTP interface as a WSGI application over the chDB engine.
+
+Clients (clickhouse-connect, dbt-clickhouse, GX via SQLAlchemy, BI tools) cannot tell it from a
+server: the same URL parameters, headers, compression, sessions, error bodies and statuses.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import json
+import logging
+import time
+import uuid
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import IO, Any
+from urllib.parse import parse_qsl
+
+import lz4.frame
+import zstandard
+from funnelhouse.warehouse.embedded.engine import Engine, apply_settings, run
+from funnelhouse.warehouse.embedded.errors import ClickHouseError
+from funnelhouse.warehouse.embedded.sql_text import (
+    InsertWithData,
+    first_keyword,
+    output_format,
+    split_insert,
+)
+from funnelhouse.warehouse.embedded.users import AuthenticationFailed, User, Users
+
+log = logging.getLogger(__name__)
+
+# URL parameters the HTTP handler consumes itself; every other one is a query setting.
+HTTP_PARAMS = frozenset(
+    {
+        "query", "database", "default_format", "query_id", "session_id", "session_timeout",
+        "session_check", "user", "password", "quota_key", "compress", "decompress",
+        "buffer_size", "wait_end_of_query", "role", "stacktrace", "client_protocol_version",
+    }
+)  # fmt: skip
+# Statements that produce a result set: only their responses name a format (clients tell a
+# command's empty result from a summary by the X-ClickHouse-Format header).
+_RESULT_STATEMENTS = frozenset(
+    {"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "EXISTS", "CHECK"}
+)
+_PREFETCH_BYTES = 1 << 20
+_INSERT_CHUNK = 4 << 20
+_TRUE = frozenset({"1", "true", "True"})
+
+
+@dataclass
+class Request:
+    method: str
+    params: dict[str, str]
+    settings: dict[str, str]
+    query_params: dict[str, str]
+    user: User
+    headers: dict[str, str]
+    body: IO[bytes]
+    query_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def readonly(self) -> int:
+        # A GET may only read, as on a real server.
+        return 2 if self.method == "GET" else 0
+
+
+@dataclass
+class Stats:
+    read_rows: int = 0
+    read_bytes: int = 0
+    written_rows: int = 0
+    written_bytes: int = 0
+    result_rows: int = 0
+    result_bytes: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    def add(self, result: Any) -> None:
+        # chDB reports storage reads cumulatively per streamed chunk, result rows per chunk.
+        self.read_rows = max(self.read_rows, result.storage_rows_read())
+        self.read_bytes = max(self.read_bytes, result.storage_bytes_read())
+        self.result_rows += result.rows_read()
+
+    def header(self) -> str:
+        return json.dumps(
+            {
+                "read_rows": str(self.read_rows),
+                "read_bytes": str(self.read_bytes),
+                "written_rows": str(self.written_rows),
+                "written_bytes": str(self.written_bytes),
+                "total_rows_to_read": str(self.read_rows),
+                "result_rows": str(self.result_rows),
+                "result_bytes": str(self.result_bytes),
+                "elapsed_ns": str(int((time.perf_counter() - self.started) * 1e9)),
+            }
+        )
+
+
+class EndpointApp:
+    def __init__(self, engine: Engine, users: Users, display_name: str = "funnelhouse-embedded"):
+        self.engine = engine
+        self.users = users
+        self.display_name = display_name
+        self.timezone = run(engine._anchor, "SELECT timezone()").bytes().decode().strip()
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path in ("/ping", "/replicas_status"):
+            return self._plain(start_response, "200 OK", b"Ok.\n")
+        if path != "/":
+            return self._plain(
+                start_response, "404 Not Found", f"There is no handle {path}\n".encode()
+            )
+        if method not in ("GET", "POST"):
+            return self._plain(start_response, "405 Method Not Allowed", b"GET or POST only\n")
+        params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        headers = {
+            k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        if method == "GET" and "query" not in params:
+            return self._plain(start_response, "200 OK", b"Ok.\n")
+        query_id = params.get("query_id") or str(uuid.uuid4())
+        try:
+            req = Request(
+                method=method,
+                params=params,
+                settings={
+                    k: v
+                    for k, v in params.items()
+                    if k not in HTTP_PARAMS and not k.startswith("param_")
+                },
+                query_params={k[6:]: v for k, v in params.items() if k.startswith("param_")},
+                user=self._authenticate(environ, headers, params),
+                headers=headers,
+                body=_decoded_body(environ, headers.get("content-encoding", "")),
+                query_id=query_id,
+            )
+            return self._handle(req, start_response)
+        except ClickHouseError as exc:
+            return self._error(start_response, exc, query_id)
+        except Exception as exc:  # a bug here must still answer in ClickHouse's error format
+            log.exception("query %s failed inside the endpoint", query_id)
+            error = ClickHouseError(1001, "STD_EXCEPTION", f"{type(exc).__name__}: {exc}")
+            return self._error(start_response, error, query_id)
+
+    # -- request pieces -------------------------------------------------------------------
+
+    def _authenticate(self, environ: dict, headers: dict[str, str], params: dict[str, str]) -> User:
+        name, password = "default", ""
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        if auth.lower().startswith("basic "):
+            try:
+                name, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                raise ClickHouseError(
+                    516, "AUTHENTICATION_FAILED", "Malformed Basic authorization header"
+                ) from None
+        name = headers.get("x-clickhouse-user", params.get("user", name)) or "default"
+        password = headers.get("x-clickhouse-key", params.get("password", password))
+        try:
+            return self.users.authenticate(name, password)
+        except AuthenticationFailed as exc:
+            raise ClickHouseError(516, "AUTHENTICATION_FAILED", str(exc)) from None
+
+    def _handle(self, req: Request, start_response: Callable) -> Iterable[bytes]:
+        url_query = req.params.get("query", "").encode()
+        insert = split_insert(url_query + b"\n") if url_query else None
+        if insert is not None and insert.data == b"":
+            # The URL holds `INSERT ... FORMAT X`: the whole body is data, streamed in.
+            sql = b""
+        else:
+            insert = None
+            body = req.body.read()
+            sql = url_query + b"\n" + body if url_query else body
+            insert = split_insert(sql)
+        if insert is None and not sql.strip():
+            raise ClickHouseError(62, "SYNTAX_ERROR", "Empty query")
+
+        stats = Stats()
+        stack = ExitStack()
+        try:
+            conn = stack.enter_context(self._connection(req))
+            if insert is not None:
+                self._insert(conn, insert, req.body if insert.data == b"" else None, stats)
+                stack.close()
+                return self._respond(start_response, req, stats, None, [b""])
+            text = sql.decode("utf-8")
+            fmt = output_format(sql) or req.params.get("default_format") or "TabSeparated"
+            has_result = first_keyword(sql) in _RESULT_STATEMENTS or sql.lstrip()[:1] == b"("
+            wait = req.params.get("wait_end_of_query") in _TRUE
+            if has_result and not wait:
+                chunks = _Stream(conn, text, fmt, req.query_params, stats, stack.pop_all())
+                return self._respond(start_response, req, stats, fmt, chunks)
+            result = run(conn, text, fmt, req.query_params)
+            stats.add(result)
+            stats.written_rows += result.rows_written()
+            stats.written_bytes += result.bytes_written()
+            data = result.bytes()
+            stats.result_bytes = len(data)
+            stack.close()
+            return self._respond(start_response, req, stats, fmt if has_result else None, [data])
+        except BaseException:
+            stack.close()
+            raise
+
+    @contextmanager
+    def _connection(self, req: Request) -> Iterator[Any]:
+        database = req.params.get("database")
+        session_id = req.params.get("session_id")
+        if not session_id:
+            conn = self.engine.connect(req.user, req.readonly)
+            try:
+                if database:
+                    run(conn, f"USE {_quote_ident(database)}")
+                apply_settings(conn, req.settings)
+                yield conn
+            finally:
+                conn.close()
+            return
+        timeout = float(req.params.get("session_timeout") or 60)
+        check = req.params.get("session_check") in _TRUE
+        with self.engine.session(req.user, session_id, timeout, check, req.readonly) as sess:
+            conn = sess.conn
+            saved_db = run(conn, "SELECT currentDatabase()").bytes().decode().strip()
+            saved = _current_settings(conn, req.settings)
+            try:
+                if database:
+                    run(conn, f"USE {_quote_ident(database)}")
+                apply_settings(conn, req.settings)
+                yield conn
+            finally:
+                # URL settings and `database` apply to this request only, not to the session.
+                for name, (value, changed) in saved.items():
+                    if changed:
+                        apply_settings(conn, {name: value})
+                    else:
+                        run(conn, f"SET {name} = DEFAULT")
+                if database:
+                    run(conn, f"USE {_quote_ident(saved_db)}")
+
+    def _insert(
+        self, conn: Any, insert: InsertWithData, stream: IO[bytes] | None, stats: Stats
+    ) -> None:
+        try:
+            with conn.send_insert(insert.header, insert.format) as inserter:
+                if stream is None:
+                    if insert.data:
+                        inserter.append(insert.data)
+                else:
+                    while chunk := stream.read(_INSERT_CHUNK):
+                        inserter.append(chunk)
+                result = inserter.finish()
+        except RuntimeError as exc:
+            raise ClickHouseError.from_engine_message(str(exc)) from None
+        stats.written_rows += result.rows_written
+        stats.written_bytes += result.bytes_written
+
+    # -- responses ------------------------------------------------------------------------
+
+    def _respond(
+        self,
+        start_response: Callable,
+        req: Request,
+        stats: Stats,
+        fmt: str | None,
+        body: Iterable[bytes],
+    ) -> Iterable[bytes]:
+        headers = [
+            ("Content-Type", _content_type(fmt or "")),
+            ("X-ClickHouse-Server-Display-Name", self.display_name),
+            ("X-ClickHouse-Query-Id", req.query_id),
+            ("X-ClickHouse-Timezone", self.timezone),
+            ("X-ClickHouse-Summary", stats.header()),
+        ]
+        if fmt is not None:
+            headers.append(("X-ClickHouse-Format", fmt))
+        encoding = _response_encoding(req)
+        if encoding:
+            headers.append(("Content-Encoding", encoding))
+            body = _compress(body, encoding)
+        elif isinstance(body, list):
+            headers.append(("Content-Length", str(sum(len(b) for b in body))))
+        start_response("200 OK", headers)
+        return body
+
+    def _error(self, start_response: Callable, exc: ClickHouseError, query_id: str):
+        body = exc.body(self.engine.version)
+        start_response(
+            f"{exc.http_status} {_REASONS.get(exc.http_status, 'Error')}",
+            [
+                ("Content-Type", "text/plain; charset=UTF-8"),
+                ("Content-Length", str(len(body))),
+                ("X-ClickHouse-Exception-Code", str(exc.code)),
+                ("X-ClickHouse-Query-Id", query_id),
+                ("X-ClickHouse-Server-Display-Name", self.display_name),
+            ],
+        )
+        return [body]
+
+    @staticmethod
+    def _plain(start_response: Callable, status: str, body: bytes) -> list[bytes]:
+        start_response(
+            status,
+            [("Content-Type", "text/plain; charset=UTF-8"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+
+class _Stream:
+    """A SELECT's result streamed to the client; the first megabyte is read before the headers
+    go out, so that early errors still get a proper error status."""
+
+    def __init__(
+        self, conn: Any, sql: str, fmt: str, params: dict, stats: Stats, cleanup: ExitStack
+    ):
+        self._cleanup = cleanup
+        self._stats = stats
+        try:
+            self._stream = conn.send_query(sql, fmt, params=params)
+            self._head: list[bytes] = []
+            size = 0
+            self._done = False
+            while size < _PREFETCH_BYTES:
+                chunk = self._fetch()
+                if chunk is None:
+                    self._done = True
+                    break
+                self._head.append(chunk)
+                size += len(chunk)
+        except BaseException:
+            cleanup.close()
+            raise
+
+    def _fetch(self) -> bytes | None:
+        try:
+            result = self._stream.fetch()
+        except Exception as exc:
+            raise ClickHouseError.from_engine_message(str(exc)) from None
+        if result is None:
+            return None
+        self._stats.add(result)
+        data = result.bytes()
+        self._stats.result_bytes += len(data)
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._head
+        self._head = []
+        while not self._done:
+            try:
+                chunk = self._fetch()
+            except ClickHouseError as exc:
+                # Headers are gone already; a real server appends the exception to the body.
+                yield b"\n" + exc.body("")
+                return
+            if chunk is None:
+                return
+            yield chunk
+
+    def close(self) -> None:
+        try:
+            if not self._done:
+                self._stream.close()
+        finally:
+            self._cleanup.close()
+
+
+def _decoded_body(environ: dict, encoding: str) -> IO[bytes]:
+    raw = environ["wsgi.input"]
+    encoding = encoding.strip().lower()
+    if not encoding or encoding == "identity":
+        return raw
+    if encoding == "gzip":
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if encoding == "lz4":
+        return lz4.frame.LZ4FrameFile(raw, mode="rb")
+    if encoding == "zstd":
+        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+    if encoding == "deflate":
+        return _InflateReader(raw)
+    raise ClickHouseError(
+        89, "UNKNOWN_COMPRESSION_METHOD", f"Unknown Content-Encoding of HTTP request: {encoding}"
+    )
+
+
+class _InflateReader:
+    def __init__(self, raw: IO[bytes]):
+        self._raw = raw
+        self._inflate = zlib.decompressobj()
+
+    def read(self, size: int = -1) -> bytes:
+        out = b""
+        while not out:
+            chunk = self._raw.read(_INSERT_CHUNK if size < 0 else size)
+            if not chunk:
+                return self._inflate.flush()
+            out = self._inflate.decompress(chunk)
+            if size < 0:
+                return out + self.read(-1)
+        return out
+
+
+def _response_encoding(req: Request) -> str | None:
+    if req.settings.get("enable_http_compression") not in _TRUE:
+        return None
+    for part in req.headers.get("accept-encoding", "").split(","):
+        name = part.split(";")[0].strip().lower()
+        if name in ("gzip", "deflate", "zstd", "lz4"):
+            return name
+    return None
+
+
+def _compress(body: Iterable[bytes], encoding: str) -> Iterator[bytes]:
+    if encoding == "lz4":
+        comp = lz4.frame.LZ4FrameCompressor()
+        yield comp.begin()
+        feed, flush = comp.compress, comp.flush
+    elif encoding == "zstd":
+        zc = zstandard.ZstdCompressor().compressobj()
+        feed, flush = zc.compress, zc.flush
+    else:
+        zo = zlib.compressobj(wbits=31 if encoding == "gzip" else 15)
+        feed, flush = zo.compress, zo.flush
+    try:
+        for chunk in body:
+            out = feed(chunk)
+            if out:
+                yield out
+        yield flush()
+    finally:
+        close = getattr(body, "close", None)
+        if close:
+            close()
+
+
+def _current_settings(conn: Any, settings: dict[str, str]) -> dict[str, tuple[str, bool]]:
+    if not settings:
+        return {}
+    names = ", ".join("'" + n.replace("'", "") + "'" for n in settings)
+    rows = run(conn, f"SELECT name, value, changed FROM system.settings WHERE name IN ({names})")
+    saved = {}
+    for line in rows.bytes().decode().splitlines():
+        name, value, changed = line.split("\t")
+        saved[name] = (value, changed == "1")
+    return saved
+
+
+def _quote_ident(name: str) -> str:
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def _content_type(fmt: str) -> str:
+    f = fmt.lower()
+    if f.startswith(("tabseparated", "tsv")):
+        return "text/tab-separated-values; charset=UTF-8"
+    if f.startswith("csv"):
+        return "text/csv; charset=UTF-8"
+    if f.startswith("json"):
+        return "application/json; charset=UTF-8"
+    if f.startswith(("native", "rowbinary", "parquet", "arrow", "orc", "avro")):
+        return "application/octet-stream"
+    return "text/plain; charset=UTF-8"
+
+
+_REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    408: "Request Timeout",
+    411: "Length Required",
+    413: "Request Entity Too Large",
+    415: "Unsupported Media Type",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+}

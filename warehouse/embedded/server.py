@@ -1,0 +1,81 @@
+"""Run the embedded endpoint: one process per data directory, on loopback by default."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+import socket
+from pathlib import Path
+
+from funnelhouse.warehouse.embedded.engine import Engine
+from funnelhouse.warehouse.embedded.http_app import EndpointApp
+from funnelhouse.warehouse.embedded.users import Users
+from waitress.server import create_server
+
+log = logging.getLogger(__name__)
+
+
+class DataDirLocked(RuntimeError):
+    pass
+
+
+def _lock_data_dir(warehouse_dir: Path) -> int:
+    """Two engines writing one MergeTree directory would corrupt it: the second one must stop."""
+    warehouse_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(warehouse_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise DataDirLocked(
+            f"{warehouse_dir} is in use by another `funnelhouse warehouse serve`; "
+            "stop it (`make down`) or point FUNNELHOUSE_DATA_DIR elsewhere."
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+def serve(
+    warehouse_dir: Path,
+    host: str = "127.0.0.1",
+    port: int = 8123,
+    users_file: Path | None = None,
+    threads: int = 16,
+    ready_file: Path | None = None,
+) -> None:
+    """Serve until SIGTERM or Ctrl-C, then close sessions and the engine cleanly."""
+    lock_fd = _lock_data_dir(warehouse_dir)
+    users = Users.load(users_file)
+    engine = Engine(warehouse_dir / "chdb")
+    app = EndpointApp(engine, users, display_name=socket.gethostname())
+    server = create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        max_request_body_size=1 << 40,
+        channel_timeout=3600,
+        ident="funnelhouse-embedded-clickhouse",
+        clear_untrusted_proxy_headers=True,
+    )
+
+    def _stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    bound_port = server.effective_port  # type: ignore[union-attr]
+    log.info("embedded ClickHouse %s on http://%s:%s", engine.version, host, bound_port)
+    if ready_file is not None:
+        ready_file.write_text(str(bound_port))
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        engine.close()
+        os.close(lock_fd)
+        log.info("embedded ClickHouse stopped; data kept in %s", warehouse_dir)

@@ -1,0 +1,154 @@
+"""Just enough SQL lexing to do what the ClickHouse HTTP handler does before parsing.
+
+The server must split an `INSERT ... FORMAT X` header from the data that follows it in the same
+body (binary for Native/RowBinary/Parquet), and find a query's own `FORMAT` clause to label the
+response. Everything else is left to the engine's parser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_SPACE = frozenset(b" \t\r\n\f\v")
+_WORD_START = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_WORD = _WORD_START | frozenset(b"0123456789$")
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "word", "quoted", "string", "number", "punct"
+    text: bytes
+    start: int
+    end: int
+    depth: int
+
+
+def tokens(sql: bytes, stop_at_data: bool = False):
+    """Yield tokens outside comments; `depth` is the bracket depth at the token.
+
+    With `stop_at_data`, lexing stops after the first top-level `FORMAT <name>` of an INSERT,
+    because what follows is data that may not be text at all.
+    """
+    i, n, depth = 0, len(sql), 0
+    while i < n:
+        c = sql[i]
+        if c in _SPACE:
+            i += 1
+            continue
+        if sql.startswith(b"--", i) or c == 0x23:  # `--` and `#` line comments
+            j = sql.find(b"\n", i)
+            i = n if j < 0 else j + 1
+            continue
+        if sql.startswith(b"/*", i):
+            j = sql.find(b"*/", i + 2)
+            i = n if j < 0 else j + 2
+            continue
+        start = i
+        if c in _WORD_START or c >= 0x80:
+            while i < n and (sql[i] in _WORD or sql[i] >= 0x80):
+                i += 1
+            yield Token("word", sql[start:i], start, i, depth)
+            continue
+        if c in b"'`\"":
+            i = _skip_quoted(sql, i, c)
+            yield Token("string" if c == 0x27 else "quoted", sql[start:i], start, i, depth)
+            continue
+        if 0x30 <= c <= 0x39:
+            while i < n and (sql[i] in _WORD or sql[i] == 0x2E):
+                i += 1
+            yield Token("number", sql[start:i], start, i, depth)
+            continue
+        if c in b"([{":
+            yield Token("punct", sql[i : i + 1], i, i + 1, depth)
+            depth += 1
+            i += 1
+            continue
+        if c in b")]}":
+            depth = max(depth - 1, 0)
+            yield Token("punct", sql[i : i + 1], i, i + 1, depth)
+            i += 1
+            continue
+        yield Token("punct", sql[i : i + 1], i, i + 1, depth)
+        i += 1
+
+
+def _skip_quoted(sql: bytes, i: int, quote: int) -> int:
+    n = len(sql)
+    i += 1
+    while i < n:
+        c = sql[i]
+        if c == 0x5C:  # backslash escape
+            i += 2
+            continue
+        if c == quote:
+            if i + 1 < n and sql[i + 1] == quote:  # doubled quote
+                i += 2
+                continue
+            return i + 1
+        i += 1
+    return n
+
+
+@dataclass(frozen=True)
+class InsertWithData:
+    """An INSERT whose rows follow its `FORMAT` clause: the header goes to the engine's
+    streaming inserter, the data is appended to it verbatim."""
+
+    header: str  # e.g. "INSERT INTO db.t (a, b)", without FORMAT
+    format: str
+    data: bytes
+
+
+def first_keyword(sql: bytes) -> str:
+    for tok in tokens(sql):
+        return tok.text.decode("utf-8", "replace").upper() if tok.kind == "word" else ""
+    return ""
+
+
+def split_insert(sql: bytes) -> InsertWithData | None:
+    """Split `INSERT ... FORMAT X <data>`; None for any other statement (VALUES, SELECT...)."""
+    it = tokens(sql)
+    first = next(it, None)
+    if first is None or first.kind != "word" or first.text.upper() != b"INSERT":
+        return None
+    prev: Token | None = None
+    for tok in it:
+        if tok.depth == 0 and tok.kind == "word":
+            word = tok.text.upper()
+            if word in (b"SELECT", b"WITH", b"VALUES") and (prev is None or prev.text != b"."):
+                return None
+            if prev is not None and prev.kind == "word" and prev.text.upper() == b"FORMAT":
+                header = sql[: prev.start].decode("utf-8").rstrip()
+                return InsertWithData(header, tok.text.decode(), sql[_data_start(sql, tok.end) :])
+        prev = tok
+    return None
+
+
+def _data_start(sql: bytes, pos: int) -> int:
+    """Data begins after blanks and at most one line break, as in ClickHouse's parser."""
+    n = len(sql)
+    while pos < n and sql[pos] in b" \t\f":
+        pos += 1
+    if pos < n and sql[pos] == 0x0D:
+        pos += 1
+    if pos < n and sql[pos] == 0x0A:
+        pos += 1
+    return pos
+
+
+def output_format(sql: bytes) -> str | None:
+    """The query's own top-level `FORMAT name`, which overrides `default_format`."""
+    found: str | None = None
+    prev: Token | None = None
+    for tok in tokens(sql):
+        if (
+            tok.kind == "word"
+            and tok.depth == 0
+            and prev is not None
+            and prev.kind == "word"
+            and prev.depth == 0
+            and prev.text.upper() == b"FORMAT"
+        ):
+            found = tok.text.decode()
+        prev = tok
+    return found
