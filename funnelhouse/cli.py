@@ -6,6 +6,7 @@ import typer
 
 from funnelhouse.simulator.cli import app as sources_app
 from funnelhouse.warehouse.cli import app as warehouse_app
+from funnelhouse.warehouse.settings import get_settings
 
 app = typer.Typer(
     help="funnelhouse: batch ELT for sales and contact-centre analytics on ClickHouse.",
@@ -14,6 +15,54 @@ app = typer.Typer(
 )
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(sources_app, name="sources")
+
+
+@app.command()
+def demo(
+    keep_running: bool = typer.Option(False, help="Leave the warehouse running afterwards."),
+) -> None:
+    """Run the pipeline on the embedded default and print the key marts."""
+    from funnelhouse.dbt import DbtFailed
+    from funnelhouse.demo import demo as run_demo
+
+    try:
+        run_demo(get_settings(), keep_running=keep_running)
+    except (DbtFailed, RuntimeError) as exc:
+        typer.secho(f"demo failed: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def query(sql: str = typer.Argument(..., help="SQL to run on the configured warehouse")) -> None:
+    """Print a query's result from the configured warehouse."""
+    from clickhouse_connect.driver.exceptions import ClickHouseError
+
+    from funnelhouse.demo import print_query
+
+    try:
+        print_query(get_settings(), sql)
+    except ClickHouseError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def up() -> None:
+    """Start the embedded warehouse in the background."""
+    from funnelhouse.warehouse.embedded import process
+
+    settings = get_settings()
+    pid = process.start_background(settings)
+    typer.echo(f"warehouse {'started' if pid else 'already running'} at {settings.http_url}")
+
+
+@app.command()
+def down() -> None:
+    """Stop what `up` started."""
+    from funnelhouse.warehouse.embedded import process
+
+    stopped = process.stop_background(get_settings())
+    typer.echo("warehouse stopped" if stopped else "warehouse was not running")
 
 
 if __name__ == "__main__":

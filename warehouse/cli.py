@@ -6,9 +6,10 @@ import logging
 from pathlib import Path
 
 import typer
+from rich.console import Console
+
 from funnelhouse.warehouse.embedded import process
 from funnelhouse.warehouse.settings import WarehouseSettings, get_settings
-from rich.console import Console
 
 app = typer.Typer(help="The embedded ClickHouse endpoint (chDB behind the HTTP interface).")
 console = Console(stderr=True)

@@ -6,6 +6,7 @@ from typing import Any
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
+
 from funnelhouse.warehouse.settings import WarehouseSettings, get_settings
 
 

@@ -17,8 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import chdb
+
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
 from funnelhouse.warehouse.embedded.users import User
+
+# What chDB raises for a server-side exception ("Code: N. DB::Exception: ...").
+ENGINE_ERRORS = (RuntimeError, chdb.ChdbError)
 
 _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PLAIN_VALUE = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
@@ -42,7 +46,7 @@ def run(conn: chdb.state.sqlitelike.Connection, sql: str, fmt: str = "TabSeparat
     """Execute on the raw connection so the result keeps its read/written statistics."""
     try:
         return conn._conn.query(sql, fmt, params=params or {})
-    except RuntimeError as exc:  # chDB raises the server's "Code: N. DB::Exception: ..." text
+    except ENGINE_ERRORS as exc:
         raise ClickHouseError.from_engine_message(str(exc)) from None
 
 

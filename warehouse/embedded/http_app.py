@@ -22,7 +22,8 @@ from urllib.parse import parse_qsl
 
 import lz4.frame
 import zstandard
-from funnelhouse.warehouse.embedded.engine import Engine, apply_settings, run
+
+from funnelhouse.warehouse.embedded.engine import ENGINE_ERRORS, Engine, apply_settings, run
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
 from funnelhouse.warehouse.embedded.sql_text import (
     InsertWithData,
@@ -193,9 +194,11 @@ class EndpointApp:
                 return self._respond(start_response, req, stats, None, [b""])
             text = sql.decode("utf-8")
             fmt = output_format(sql) or req.params.get("default_format") or "TabSeparated"
-            has_result = first_keyword(sql) in _RESULT_STATEMENTS or sql.lstrip()[:1] == b"("
+            keyword = "SELECT" if sql.lstrip()[:1] == b"(" else first_keyword(sql)
+            has_result = keyword in _RESULT_STATEMENTS
             wait = req.params.get("wait_end_of_query") in _TRUE
-            if has_result and not wait:
+            # chDB streams only SELECTs; SHOW, EXISTS and friends are small anyway.
+            if keyword in ("SELECT", "WITH") and not wait:
                 chunks = _Stream(conn, text, fmt, req.query_params, stats, stack.pop_all())
                 return self._respond(start_response, req, stats, fmt, chunks)
             result = run(conn, text, fmt, req.query_params)
@@ -257,7 +260,7 @@ class EndpointApp:
                     while chunk := stream.read(_INSERT_CHUNK):
                         inserter.append(chunk)
                 result = inserter.finish()
-        except RuntimeError as exc:
+        except ENGINE_ERRORS as exc:
             raise ClickHouseError.from_engine_message(str(exc)) from None
         stats.written_rows += result.rows_written
         stats.written_bytes += result.bytes_written
@@ -323,7 +326,10 @@ class _Stream:
         self._cleanup = cleanup
         self._stats = stats
         try:
-            self._stream = conn.send_query(sql, fmt, params=params)
+            try:
+                self._stream = conn.send_query(sql, fmt, params=params)
+            except ENGINE_ERRORS as exc:
+                raise ClickHouseError.from_engine_message(str(exc)) from None
             self._head: list[bytes] = []
             size = 0
             self._done = False
@@ -341,7 +347,7 @@ class _Stream:
     def _fetch(self) -> bytes | None:
         try:
             result = self._stream.fetch()
-        except Exception as exc:
+        except ENGINE_ERRORS as exc:
             raise ClickHouseError.from_engine_message(str(exc)) from None
         if result is None:
             return None

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import requests
+
 from funnelhouse.warehouse.settings import WarehouseSettings
 
 
@@ -70,13 +71,24 @@ def stop_background(settings: WarehouseSettings, wait_seconds: float = 30.0) -> 
         pid_file.unlink(missing_ok=True)
         return False
     deadline = time.monotonic() + wait_seconds
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
             break
         time.sleep(0.1)
-    else:
-        os.kill(pid, signal.SIGKILL)
     pid_file.unlink(missing_ok=True)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:  # our own child must be reaped, or it lingers as a zombie that still "exists"
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
     return True

@@ -9,10 +9,11 @@ import signal
 import socket
 from pathlib import Path
 
+from waitress.server import create_server
+
 from funnelhouse.warehouse.embedded.engine import Engine
 from funnelhouse.warehouse.embedded.http_app import EndpointApp
 from funnelhouse.warehouse.embedded.users import Users
-from waitress.server import create_server
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""orchestration (see ARCHITECTURE.md)."""
