@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from funnelhouse.ingest.cli import app as ingest_app
 from funnelhouse.simulator.cli import app as sources_app
 from funnelhouse.warehouse.cli import app as warehouse_app
 from funnelhouse.warehouse.settings import get_settings
@@ -15,6 +16,7 @@ app = typer.Typer(
 )
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(sources_app, name="sources")
+app.add_typer(ingest_app, name="ingest")
 
 
 @app.command()

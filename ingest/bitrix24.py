@@ -1,0 +1,257 @@
+"""Bitrix24 REST through an incoming webhook: deals, stage history, stages, calls, activities.
+
+Quirks handled here and nowhere else:
+- the webhook URL carries the secret in its path (`/rest/<user>/<code>/`): it never reaches a
+  log line or an error;
+- list methods return 50 rows a call, always; `batch` runs up to 50 calls in one request, so a
+  batch of 50 offsets over one keyset window reads 2 500 rows per request, and the next batch
+  continues from the highest ID seen (offsets over a set that changes between requests would
+  skip rows, and the documented keyset pattern is `>ID` with `order ID ASC`);
+- the leaky bucket answers 503 QUERY_LIMIT_EXCEEDED, the per-method time budget 429
+  OPERATION_TIME_LIMIT; sub-requests of a batch fail inside a 200 in `result_error`;
+- numbers and ids are strings in most methods, ints in crm.stagehistory.list; dates carry their
+  offset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+
+from funnelhouse.ingest.http import (
+    HttpSource,
+    RateLimiter,
+    RetryableResponse,
+    SourceError,
+    redact_url,
+    request_json,
+)
+from funnelhouse.ingest.raw import RawRecord, RawStore
+from funnelhouse.ingest.settings import Bitrix24Settings
+from funnelhouse.ingest.sync import Extractor, Stream, SyncState
+
+SOURCE = "bitrix24"
+PAGE = 50
+_RETRYABLE_ERRORS = {"QUERY_LIMIT_EXCEEDED": 1.0, "OPERATION_TIME_LIMIT": 10.0,
+                     "INTERNAL_SERVER_ERROR": None, "OVERLOAD_LIMIT": 30.0}  # fmt: skip
+
+STREAMS: dict[str, Stream] = {
+    s.name: s
+    for s in [
+        Stream(SOURCE, "deals", "Deals (crm.deal.list)", "DATE_MODIFY (unix s)"),
+        Stream(SOURCE, "stage_history", "Deal stage moves (crm.stagehistory.list)", "ID"),
+        Stream(SOURCE, "stages", "Deal stages of every funnel (crm.status.list)", "full"),
+        Stream(SOURCE, "categories", "Deal funnels (crm.category.list)", "full"),
+        Stream(SOURCE, "calls", "Telephony calls (voximplant.statistic.get)", "ID"),
+        Stream(SOURCE, "activities", "Activities: calls, meetings, e-mails", "LAST_UPDATED"),
+        Stream(SOURCE, "users", "Users (user.get)", "full"),
+    ]
+}
+
+
+def _classify(response: requests.Response) -> None:
+    if response.status_code in (429, 503) or response.status_code >= 500:
+        try:
+            code = response.json().get("error", "")
+        except ValueError:
+            code = ""
+        if code in _RETRYABLE_ERRORS or response.status_code >= 500:
+            raise RetryableResponse(f"{response.status_code} {code}", _RETRYABLE_ERRORS.get(code))
+
+
+def http_source(settings: Bitrix24Settings) -> HttpSource:
+    url = settings.webhook_url.get_secret_value()
+    if not url:
+        raise ValueError(
+            "Bitrix24 is not configured: set BITRIX24_WEBHOOK_URL to the incoming webhook "
+            "(https://<portal>/rest/<user_id>/<code>/) with the crm, telephony and user scopes."
+        )
+    code = url.rstrip("/").rsplit("/", 1)[-1]
+    return HttpSource(
+        source=SOURCE,
+        base_url=url.rstrip("/") + "/",
+        rate=RateLimiter(settings.rate_per_second, burst=settings.burst),
+        secrets=(url, code, redact_url(url)),
+        classify=_classify,
+    )
+
+
+def _call(http: HttpSource, stream: str, method: str, params: dict[str, Any]) -> dict:
+    _, body = request_json(http, stream, "POST", f"{method}.json", json=params)
+    if not isinstance(body, dict) or "error" in body:
+        raise SourceError(SOURCE, stream, f"{method} failed: {_error_text(body)}")
+    return body
+
+
+def _error_text(body: Any) -> str:
+    if isinstance(body, dict):
+        return f"{body.get('error', '')} {body.get('error_description', '')}".strip()
+    return repr(body)[:200]
+
+
+def _rows(result: Any) -> list[dict]:
+    """Lists come as an array, or wrapped: stagehistory `{items}`, categories `{categories}`."""
+    if isinstance(result, list):
+        return result
+    if isinstance(result, dict):
+        for key in ("items", "categories"):
+            if isinstance(result.get(key), list):
+                return result[key]
+    return []
+
+
+def _batch_window(
+    http: HttpSource,
+    stream: str,
+    method: str,
+    query: dict[str, Any],
+    commands: int,
+) -> tuple[list[dict], bool]:
+    """Up to `commands` pages of one window in one request; True when the window is exhausted."""
+    cmd = {
+        f"p{i}": f"{method}?{urlencode(_flatten({**query, 'start': i * PAGE}))}"
+        for i in range(commands)
+    }
+    _, body = request_json(http, stream, "POST", "batch.json", json={"halt": 0, "cmd": cmd})
+    if not isinstance(body, dict) or "result" not in body:
+        raise SourceError(SOURCE, stream, f"batch failed: {_error_text(body)}")
+    result = body["result"]
+    errors = result.get("result_error") or {}
+    if errors:
+        first = next(iter(errors.values()))
+        code = first.get("error", "") if isinstance(first, dict) else ""
+        if code in _RETRYABLE_ERRORS:
+            raise RetryableResponse(f"batch sub-request: {code}", _RETRYABLE_ERRORS[code])
+        raise SourceError(SOURCE, stream, f"{method} in batch failed: {_error_text(first)}")
+    rows: list[dict] = []
+    exhausted = False
+    pages = result.get("result") or {}
+    for i in range(commands):
+        page = _rows(pages.get(f"p{i}") if isinstance(pages, dict) else None)
+        rows.extend(page)
+        if len(page) < PAGE:
+            exhausted = True
+            break
+    return rows, exhausted
+
+
+def _flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """PHP-style nested query keys (filter[>ID]=5), as batch sub-requests are query strings."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        name = f"{prefix}[{key}]" if prefix else key
+        if isinstance(value, dict):
+            out.update(_flatten(value, name))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                out[f"{name}[{i}]"] = item
+        else:
+            out[name] = value
+    return out
+
+
+def _keyset(
+    http: HttpSource,
+    stream: str,
+    method: str,
+    base: dict[str, Any],
+    id_key: str,
+    filter_key: str,
+    order_key: str,
+    last_id: int,
+    commands: int,
+    upper: bool = False,
+) -> Iterator[list[dict]]:
+    """Batches of offsets over `ID > last_id`, moving last_id to the highest ID each time."""
+    order = {"SORT": "ID", "ORDER": "ASC"} if upper else {order_key: {"ID": "ASC"}}
+    while True:
+        filt = {**base.get(filter_key, {}), ">ID": last_id}
+        rows, exhausted = _batch_window(
+            http, stream, method, {**base, filter_key: filt, **order}, commands
+        )
+        if rows:
+            yield rows
+            last_id = max(int(r[id_key]) for r in rows)
+        if exhausted or not rows:
+            return
+
+
+def _to_unix(value: str | None) -> int | None:
+    if not value:
+        return None
+    return int(datetime.fromisoformat(value).timestamp())
+
+
+def _iso(unix: int) -> str:
+    return datetime.fromtimestamp(unix, UTC).isoformat(timespec="seconds")
+
+
+def extractor(
+    name: str, settings: Bitrix24Settings, http: HttpSource, store: RawStore
+) -> Extractor:
+    n = settings.batch_commands
+
+    def modified(method: str, field: str, select: list[str]) -> Extractor:
+        def run(state: SyncState) -> Iterator[list[RawRecord]]:
+            base: dict[str, Any] = {"select": select}
+            if state.cursor is not None:
+                since = max(int(float(state.cursor)) - settings.lookback_seconds, 0)
+                base["filter"] = {f">={field}": _iso(since)}
+            for rows in _keyset(http, name, method, base, "ID", "filter", "order", 0, n):
+                out = []
+                for r in rows:
+                    stamp = _to_unix(r.get(field))
+                    state.advance(stamp)
+                    out.append(RawRecord.from_json(r, r["ID"], stamp))
+                yield out
+
+        return run
+
+    def appended(method: str, base: dict[str, Any], filter_key: str, upper: bool) -> Extractor:
+        def run(state: SyncState) -> Iterator[list[RawRecord]]:
+            last = 0 if state.cursor is None else int(float(state.cursor))
+            order_key = "ORDER" if upper else "order"
+            for rows in _keyset(http, name, method, base, "ID", filter_key, order_key, last, n,
+                                upper=upper):  # fmt: skip
+                out = []
+                for r in rows:
+                    state.advance(int(r["ID"]))
+                    out.append(RawRecord.from_json(r, r["ID"], r["ID"]))
+                yield out
+
+        return run
+
+    def full(method: str, params: dict[str, Any], id_key: str = "ID") -> Extractor:
+        def run(state: SyncState) -> Iterator[list[RawRecord]]:
+            start = 0
+            while True:
+                body = _call(http, name, method, {**params, "start": start})
+                rows = _rows(body.get("result"))
+                if rows:
+                    yield [RawRecord.from_json(r, r.get(id_key), None) for r in rows]
+                if "next" not in body or not rows:
+                    return
+                start = int(body["next"])
+
+        return run
+
+    if name == "deals":
+        return modified("crm.deal.list", "DATE_MODIFY", ["*", "UF_*"])
+    if name == "activities":
+        return modified("crm.activity.list", "LAST_UPDATED", ["*", "COMMUNICATIONS"])
+    if name == "stage_history":
+        return appended("crm.stagehistory.list", {"entityTypeId": 2}, "filter", upper=False)
+    if name == "calls":
+        return appended("voximplant.statistic.get", {}, "FILTER", upper=True)
+    if name == "stages":
+        # Every status directory (sources, deal stages of each funnel): staging picks DEAL_STAGE*.
+        return full("crm.status.list", {}, "ID")
+    if name == "categories":
+        return full("crm.category.list", {"entityTypeId": 2}, "id")
+    if name == "users":
+        return full("user.get", {}, "ID")
+    raise KeyError(f"Bitrix24 has no stream {name!r}; streams: {', '.join(STREAMS)}")

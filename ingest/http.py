@@ -1,0 +1,272 @@
+"""The HTTP layer every source shares: timeouts, rate limiting, retries, and safe errors.
+
+A source module describes *what* its API says when it wants the client to slow down (amoCRM's
+non-JSON 429, Bitrix24's 503 QUERY_LIMIT_EXCEEDED, UIS's -32029 in a 200 body); this module
+decides *how* to wait and retry, and makes sure no secret reaches a log line or an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+)
+
+log = logging.getLogger(__name__)
+
+
+class SourceError(RuntimeError):
+    """A failure that names source, stream and, where known, the record and field."""
+
+    def __init__(self, source: str, stream: str, message: str, *, record: str | None = None):
+        where = f"{source}/{stream}" + (f" record {record}" if record else "")
+        super().__init__(f"{where}: {message}")
+        self.source, self.stream, self.record = source, stream, record
+
+
+class RetryableResponse(Exception):
+    """The API asked us to come back later (rate limit, overload, transient 5xx, bad body)."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RateLimiter:
+    """Token bucket: `rate` requests per second on average, at most `burst` at once.
+
+    Set to each API's documented rate so that a backfill runs at the allowed speed instead of
+    bouncing off the limit.
+    """
+
+    def __init__(self, rate: float, burst: int = 1):
+        self.rate = rate
+        self.capacity = float(max(burst, 1))
+        self._tokens = self.capacity
+        self._stamp = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token, sleeping as needed; returns the seconds slept."""
+        if self.rate <= 0:
+            return 0.0
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self._tokens -= 1
+            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
+        if wait:
+            time.sleep(wait)
+        return wait
+
+    def penalise(self, seconds: float) -> None:
+        """After a "slow down" answer, hold every caller back for `seconds`."""
+        with self._lock:
+            self._tokens = min(self._tokens, -seconds * self.rate)
+
+
+@dataclass
+class CallStats:
+    requests: int = 0
+    retries: int = 0
+    throttled_seconds: float = 0.0
+    bytes_received: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def as_metadata(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "retries": self.retries,
+            "throttled_seconds": round(self.throttled_seconds, 2),
+            "bytes_received": self.bytes_received,
+            "seconds": round(time.monotonic() - self.started, 2),
+        }
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        try:
+            return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+        except (TypeError, ValueError):
+            return None
+
+
+@dataclass
+class HttpSource:
+    """One source system's endpoint: base URL, auth, limits and how it says "slow down".
+
+    `classify` inspects a response and raises RetryableResponse for answers worth retrying,
+    or returns normally; anything it lets through with a 4xx/5xx status is a hard failure.
+    """
+
+    source: str
+    base_url: str
+    rate: RateLimiter
+    session: requests.Session = field(default_factory=requests.Session)
+    secrets: tuple[str, ...] = ()
+    timeout: tuple[float, float] = (10.0, 120.0)
+    max_attempts: int = 8
+    max_retry_seconds: float = 600.0
+    backoff_base: float = 0.5
+    backoff_max: float = 60.0
+    classify: Callable[[requests.Response], None] | None = None
+    stats: CallStats = field(default_factory=CallStats)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def request(self, stream: str, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Send with rate limiting and retries; return the final successful response."""
+        url = (
+            path if path.startswith("http") else self.base_url.rstrip("/") + "/" + path.lstrip("/")
+        )
+        kwargs.setdefault("timeout", self.timeout)
+
+        def attempt() -> requests.Response:
+            self.stats.throttled_seconds += self.rate.acquire()
+            self.stats.requests += 1
+            try:
+                response = self.session.request(method, url, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise RetryableResponse(f"{type(exc).__name__}: {exc}") from None
+            self.stats.bytes_received += len(response.content)
+            if response.status_code == 429 or response.status_code >= 500:
+                retry_after = retry_after_seconds(response)
+                if self.classify:
+                    self.classify(response)  # may raise a more precise RetryableResponse
+                raise RetryableResponse(
+                    f"HTTP {response.status_code}: {response.text[:200]}", retry_after
+                )
+            if self.classify:
+                self.classify(response)
+            return response
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(RetryableResponse),
+            stop=stop_after_attempt(self.max_attempts) | stop_after_delay(self.max_retry_seconds),
+            wait=self._wait,
+            before_sleep=lambda state: self._before_sleep(stream, state),
+            reraise=True,
+        )
+        try:
+            response = retrying(attempt)
+        except RetryableResponse as exc:
+            raise SourceError(
+                self.source,
+                stream,
+                self.redact(
+                    f"gave up after {self.max_attempts} attempts on {method} {_path(url)}: {exc}. "
+                    "The API kept refusing or failing; check its status and rate limits, "
+                    "then rerun: the cursor has not moved."
+                ),
+            ) from None
+        if response.status_code >= 400:
+            raise SourceError(
+                self.source,
+                stream,
+                self.redact(
+                    f"HTTP {response.status_code} on {method} {_path(url)}: {response.text[:300]}"
+                    + _hint(response.status_code)
+                ),
+            )
+        return response
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        hinted = getattr(exc, "retry_after", None)
+        backoff = min(self.backoff_max, self.backoff_base * 2 ** (state.attempt_number - 1))
+        if hinted is not None:
+            self.rate.penalise(hinted)
+            return hinted
+        return backoff
+
+    def _before_sleep(self, stream: str, state: RetryCallState) -> None:
+        self.stats.retries += 1
+        exc = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "%s/%s: retry %d after %s",
+            self.source, stream, state.attempt_number, self.redact(str(exc))[:200],
+        )  # fmt: skip
+
+
+def _path(url: str) -> str:
+    """The URL without its query string: query strings carry filters and sometimes tokens."""
+    return url.split("?", 1)[0]
+
+
+def _hint(status: int) -> str:
+    if status in (401, 403):
+        return " — the credentials were refused: check the token or user in the environment."
+    if status == 404:
+        return " — the endpoint or entity does not exist: check the base URL and entity name."
+    return ""
+
+
+def parse_json(source: HttpSource, stream: str, response: requests.Response) -> Any:
+    """JSON body, or a retryable error: a truncated body is usually a broken transfer."""
+    try:
+        return response.json()
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise RetryableResponse(
+            f"malformed JSON from {_path(response.url)} ({len(response.content)} bytes): {exc}"
+        ) from None
+
+
+def request_json(
+    source: HttpSource, stream: str, method: str, path: str, **kwargs: Any
+) -> tuple[requests.Response, Any]:
+    """`request` + `parse_json`, retrying malformed bodies like any transient failure."""
+    last: Exception | None = None
+    for _ in range(source.max_attempts):
+        response = source.request(stream, method, path, **kwargs)
+        if response.status_code == 204 or not response.content:
+            return response, None
+        try:
+            return response, parse_json(source, stream, response)
+        except RetryableResponse as exc:
+            last = exc
+            source.stats.retries += 1
+            time.sleep(min(source.backoff_max, source.backoff_base))
+    raise SourceError(source.source, stream, source.redact(f"gave up: {last}"))
+
+
+_SECRET_IN_PATH = re.compile(r"(/rest/\d+/)[^/]+(/)")
+
+
+def redact_url(url: str) -> str:
+    """Bitrix24 webhook URLs carry the secret in the path."""
+    return _SECRET_IN_PATH.sub(r"\1***\2", url)
+
+
+def chunked(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

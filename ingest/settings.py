@@ -1,0 +1,61 @@
+"""Where each source is and how to authenticate, read from the environment.
+
+Secrets are SecretStr: they print as '**********' in logs, reprs and the Dagster UI.
+"""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AmoCrmSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AMOCRM_", extra="ignore")
+
+    base_url: str = ""  # https://<subdomain>.amocrm.ru
+    token: SecretStr = SecretStr("")  # long-lived token of a private integration
+    rate_per_second: float = 7.0  # documented: "not more than 7 requests per second"
+    lookback_seconds: int = 3600  # `[from]` inclusiveness is unconfirmed; overlap a little
+    page_size: int = 250
+    events_page_size: int = 100  # the RU docs' cap; the EN docs say 250
+
+
+class Bitrix24Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BITRIX24_", extra="ignore")
+
+    webhook_url: SecretStr = SecretStr("")  # https://<portal>/rest/<user>/<code>/ (code is secret)
+    rate_per_second: float = 2.0  # leaky bucket drain on non-enterprise plans
+    burst: int = 50  # bucket size on non-enterprise plans
+    lookback_seconds: int = 3600
+    batch_commands: int = 50  # batch takes at most 50 sub-requests
+
+
+class UisSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="UIS_", extra="ignore")
+
+    base_url: str = "https://dataapi.uiscom.ru/v2.0"
+    access_token: SecretStr = SecretStr("")
+    rate_per_second: float = 1.5  # ~100 points a minute on common plans; limits come back in
+    # every reply and the client also slows down from them
+    lookback_days: int = 3  # tags, sale_* and ongoing calls change after the call
+    page_size: int = 10_000
+    window_days: int = 30  # under the 3-month cap; busier windows split to stay under the
+    # 100 000 offset cap
+    history_days: int = 730  # how far back a full refresh reads
+    timezone: str = "Europe/Moscow"  # report times are account-local without offset
+
+
+class OneCSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ONEC_", extra="ignore")
+
+    base_url: str = ""  # http(s)://host/<infobase>/odata/standard.odata
+    user: str = ""
+    password: SecretStr = SecretStr("")
+    rate_per_second: float = 10.0
+    page_size: int = 1000
+    timezone: str = "Europe/Moscow"  # infobase local time without offset
+    # Entity sets differ between configurations (БП 3.0 vs УТ 11 / ERP): check $metadata.
+    counterparties_entity: str = "Catalog_Контрагенты"
+    contracts_entity: str = "Catalog_ДоговорыКонтрагентов"
+    sales_entity: str = "Document_РеализацияТоваровУслуг"
+    payments_entity: str = "Document_ПоступлениеНаРасчетныйСчет"

@@ -1,0 +1,168 @@
+"""UIS (CoMagic) Data API v2.0: the calls report, missed calls included.
+
+Quirks handled here and nowhere else:
+- JSON-RPC 2.0 over POST; errors come in the body (`error.code`), whatever the HTTP status;
+- `date_from`/`date_till` are account-local times without offset, and a span over 3 months is
+  refused (-32602 date_interval_limit_reached): we read windows of at most `window_days`;
+- `offset` may not pass 100 000: a window with more rows than that is split in half;
+- every reply carries `metadata.limits`; -32029 limit_exceeded means wait `minute_reset`
+  seconds, and we slow down before that when `minute_remaining` runs low;
+- tags, sales and ongoing calls change after the call, so each sync re-reads a lookback.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+
+from funnelhouse.ingest.http import (
+    HttpSource,
+    RateLimiter,
+    RetryableResponse,
+    SourceError,
+    request_json,
+)
+from funnelhouse.ingest.raw import RawRecord, RawStore
+from funnelhouse.ingest.settings import UisSettings
+from funnelhouse.ingest.sync import Extractor, Stream, SyncState
+
+SOURCE = "uis"
+OFFSET_CAP = 100_000
+MAX_SPAN = timedelta(days=89)
+LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
+FIELDS = [
+    "id", "start_time", "finish_time", "direction", "is_lost", "is_transfer", "source",
+    "finish_reason", "wait_duration", "total_wait_duration", "talk_duration",
+    "clean_talk_duration", "total_duration", "lost_call_processing_duration",
+    "contact_phone_number", "virtual_phone_number", "operator_phone_number",
+    "communication_id", "communication_type", "contact_id", "contact_full_name", "employees",
+    "first_answered_employee_id", "first_answered_employee_full_name",
+    "last_answered_employee_id", "last_answered_employee_full_name", "scenario_id",
+    "scenario_name", "campaign_id", "campaign_name", "tags", "sale_date", "sale_cost",
+]  # fmt: skip
+
+STREAMS: dict[str, Stream] = {
+    "calls": Stream(
+        SOURCE,
+        "calls",
+        "Every call, answered or missed (get.calls_report)",
+        "start_time (account-local)",
+    ),
+}
+
+_ids = itertools.count(1)
+
+
+def _classify(response: requests.Response) -> None:
+    if response.status_code >= 500 or response.status_code == 429:
+        raise RetryableResponse(f"HTTP {response.status_code}")
+
+
+def http_source(settings: UisSettings) -> HttpSource:
+    token = settings.access_token.get_secret_value()
+    if not token:
+        raise ValueError("UIS is not configured: set UIS_ACCESS_TOKEN (a Data API key).")
+    return HttpSource(
+        source=SOURCE,
+        base_url=settings.base_url,
+        rate=RateLimiter(settings.rate_per_second, burst=1),
+        secrets=(token,),
+        classify=_classify,
+    )
+
+
+def _rpc(http: HttpSource, token: str, method: str, params: dict[str, Any]) -> dict:
+    """One JSON-RPC call, waiting out -32029 and pacing by metadata.limits."""
+    for _ in range(http.max_attempts):
+        payload = {"jsonrpc": "2.0", "id": next(_ids), "method": method,
+                   "params": {"access_token": token, **params}}  # fmt: skip
+        _, body = request_json(http, "calls", "POST", "", json=payload)
+        if not isinstance(body, dict):
+            raise SourceError(SOURCE, "calls", f"{method}: reply is not a JSON-RPC object")
+        error = body.get("error")
+        if error:
+            data = error.get("data") or {}
+            limits = (data.get("metadata") or {}).get("limits") or {}
+            if error.get("code") == -32029:
+                wait = float(limits.get("minute_reset") or 5)
+                http.stats.retries += 1
+                http.rate.penalise(wait)
+                time.sleep(min(wait, 60))
+                continue
+            raise SourceError(
+                SOURCE, "calls",
+                f"{method} failed: {error.get('code')} {data.get('mnemonic', '')} "
+                f"{error.get('message', '')}".strip() + _hint(error.get("code")),
+            )  # fmt: skip
+        result = body.get("result") or {}
+        limits = (result.get("metadata") or {}).get("limits") or {}
+        if limits.get("minute_remaining") is not None and int(limits["minute_remaining"]) <= 1:
+            http.rate.penalise(float(limits.get("minute_reset") or 1))
+        return result
+    raise SourceError(SOURCE, "calls", f"{method}: the minute limit never recovered")
+
+
+def _hint(code: Any) -> str:
+    if code == -32001:
+        return " — the access token was refused: check UIS_ACCESS_TOKEN."
+    if code == -32003:
+        return " — this IP is not whitelisted for the Data API key."
+    return ""
+
+
+def windows(start: datetime, end: datetime, days: int) -> Iterator[tuple[datetime, datetime]]:
+    step = min(timedelta(days=days), MAX_SPAN)
+    while start < end:
+        stop = min(start + step, end)
+        yield start, stop
+        start = stop
+
+
+def extractor(name: str, settings: UisSettings, http: HttpSource, store: RawStore) -> Extractor:
+    if name != "calls":
+        raise KeyError(f"UIS has no stream {name!r}; streams: calls")
+    token = settings.access_token.get_secret_value()
+    tz = ZoneInfo(settings.timezone)
+
+    def read_window(frm: datetime, till: datetime) -> Iterator[list[dict]]:
+        offset = 0
+        while True:
+            result = _rpc(http, token, "get.calls_report", {
+                "date_from": frm.strftime(LOCAL_FORMAT), "date_till": till.strftime(LOCAL_FORMAT),
+                "offset": offset, "limit": settings.page_size, "fields": FIELDS,
+            })  # fmt: skip
+            rows = result.get("data") or []
+            total = int((result.get("metadata") or {}).get("total_items") or 0)
+            if offset == 0 and total > OFFSET_CAP + settings.page_size:
+                middle = frm + (till - frm) / 2
+                if middle.replace(microsecond=0) in (frm, till):
+                    raise SourceError(SOURCE, "calls", f"over {OFFSET_CAP} calls in one second")
+                yield from read_window(frm, middle.replace(microsecond=0))
+                yield from read_window(middle.replace(microsecond=0), till)
+                return
+            if rows:
+                yield rows
+            offset += len(rows)
+            if not rows or offset >= total:
+                return
+
+    def run(state: SyncState) -> Iterator[list[RawRecord]]:
+        now = datetime.now(tz).replace(tzinfo=None, microsecond=0) + timedelta(days=1)
+        if state.cursor is None:
+            start = now - timedelta(days=settings.history_days)
+        else:
+            start = datetime.strptime(state.cursor, LOCAL_FORMAT) - timedelta(
+                days=settings.lookback_days
+            )
+        for frm, till in windows(start, now, settings.window_days):
+            for rows in read_window(frm, till):
+                state.advance(max(r["start_time"] for r in rows))
+                yield [RawRecord.from_json(r, r["id"], r["start_time"]) for r in rows]
+
+    return run
