@@ -1,0 +1,1 @@
+"""Dagster assets, one module per part of the pipeline."""
