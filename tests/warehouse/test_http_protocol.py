@@ -258,20 +258,21 @@ def test_concurrent_clients_from_several_processes(url, table):
 def test_data_survives_restart_and_shutdown_is_clean(tmp_path, embedded_only):
     server = EmbeddedServer(tmp_path, free_port())
     server.start()
-    ok(server.url, "CREATE DATABASE keep")
-    ok(server.url, "CREATE TABLE keep.t (x UInt64) ENGINE = MergeTree ORDER BY x")
-    ok(server.url, "INSERT INTO keep.t SELECT number FROM numbers(1000)")
-    # A second endpoint on the same data directory refuses instead of corrupting it.
-    second = subprocess.run(
-        [sys.executable, "-m", "funnelhouse.cli", "warehouse", "serve",
-         "--port", str(free_port()), "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert second.returncode == 1
-    assert "in use by another" in " ".join(second.stderr.split())
-    assert server.stop() == 0
-    server.start()
     try:
-        assert ok(server.url, "SELECT count(), sum(x) FROM keep.t").text == "1000\t499500\n"
-    finally:
+        ok(server.url, "CREATE DATABASE keep")
+        ok(server.url, "CREATE TABLE keep.t (x UInt64) ENGINE = MergeTree ORDER BY x")
+        ok(server.url, "INSERT INTO keep.t SELECT number FROM numbers(1000)")
+        # A second endpoint on the same data directory refuses instead of corrupting it.
+        second = subprocess.run(
+            [sys.executable, "-m", "funnelhouse.cli", "warehouse", "serve",
+             "--port", str(free_port()), "--data-dir", str(tmp_path)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert second.returncode == 1
+        assert "in use by another" in " ".join(second.stderr.split())
         assert server.stop() == 0
+        server.start()
+        assert ok(server.url, "SELECT count(), sum(x) FROM keep.t").text == "1000\t499500\n"
+        assert server.stop() == 0
+    finally:
+        server.stop()
