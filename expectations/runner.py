@@ -1,0 +1,151 @@
+"""Validate warehouse tables with Great Expectations, in SQL, and keep the Data Docs.
+
+GX runs through clickhouse-connect's SQLAlchemy dialect against a query asset, so every metric
+(null counts, unexpected counts, sample rows) is computed by ClickHouse; no table is pulled into
+memory. The password reaches GX only through config substitution from the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import great_expectations as gx
+from great_expectations.checkpoint import UpdateDataDocsAction
+from great_expectations.core.expectation_suite import ExpectationSuite
+from great_expectations.expectations import Expectation
+
+from funnelhouse.warehouse.settings import WarehouseSettings
+
+log = logging.getLogger(__name__)
+
+_PASSWORD_VAR = "FUNNELHOUSE_GX_CLICKHOUSE_PASSWORD"
+SAMPLE_ROWS = 5
+
+
+@dataclass(frozen=True)
+class TableSuite:
+    """Expectations over one relation; `query` may reshape it (e.g. FINAL, a filter)."""
+
+    name: str
+    relation: str  # database.table, for humans and asset checks
+    expectations: list[Expectation]
+    query: str | None = None
+
+    @property
+    def sql(self) -> str:
+        return self.query or f"SELECT * FROM {self.relation}"
+
+
+@dataclass
+class ExpectationOutcome:
+    expectation: str
+    column: str | None
+    success: bool
+    unexpected_count: int | None
+    unexpected_percent: float | None
+    observed_value: Any
+    sample: list[Any]
+    kwargs: dict[str, Any]
+
+    def describe(self) -> str:
+        target = f"{self.column}: " if self.column else ""
+        detail = (
+            f"{self.unexpected_count} unexpected"
+            if self.unexpected_count is not None
+            else f"observed {self.observed_value}"
+        )
+        return f"{target}{self.expectation} ({detail}; sample {self.sample})"
+
+
+@dataclass
+class SuiteOutcome:
+    suite: TableSuite
+    outcomes: list[ExpectationOutcome]
+    seconds: float
+    docs_path: Path | None = None
+    failures: list[ExpectationOutcome] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.failures = [o for o in self.outcomes if not o.success]
+
+    @property
+    def success(self) -> bool:
+        return not self.failures
+
+
+class Validator:
+    """One GX context for a run: a SQL data source on the warehouse and a Data Docs site."""
+
+    def __init__(self, settings: WarehouseSettings, docs_dir: Path | None = None):
+        self.docs_dir = docs_dir or settings.data_dir / "data_docs"
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.add_data_docs_site(
+            site_name="funnelhouse",
+            site_config={
+                "class_name": "SiteBuilder",
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(self.docs_dir),
+                },
+            },
+        )
+        os.environ[_PASSWORD_VAR] = settings.password.get_secret_value()
+        scheme = "clickhousedb"
+        protocol = "?protocol=https" if settings.secure else ""
+        self.source = self.context.data_sources.add_or_update_sql(
+            name="warehouse",
+            connection_string=(
+                f"{scheme}://{settings.user}:${{{_PASSWORD_VAR}}}@{settings.host}:"
+                f"{settings.port}/default{protocol}"
+            ),
+        )
+
+    def validate(self, suite: TableSuite) -> SuiteOutcome:
+        started = time.monotonic()
+        asset = self.source.add_query_asset(name=suite.name, query=suite.sql)
+        batch = asset.add_batch_definition_whole_table(f"{suite.name}__all")
+        gx_suite = self.context.suites.add_or_update(
+            ExpectationSuite(name=suite.name, expectations=[e.copy() for e in suite.expectations])
+        )
+        definition = self.context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite)
+        )
+        checkpoint = self.context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=suite.name,
+                validation_definitions=[definition],
+                actions=[UpdateDataDocsAction(name="data_docs")],
+                result_format={
+                    "result_format": "SUMMARY",
+                    "partial_unexpected_count": SAMPLE_ROWS,
+                },
+            )
+        )
+        result = checkpoint.run()
+        outcomes = [_outcome(r) for run in result.run_results.values() for r in run.results]
+        self.source.delete_asset(suite.name)
+        return SuiteOutcome(
+            suite, outcomes, time.monotonic() - started, self.docs_dir / "index.html"
+        )
+
+
+def _outcome(result: Any) -> ExpectationOutcome:
+    config = result.expectation_config
+    details = result.result or {}
+    kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id",)}
+    return ExpectationOutcome(
+        expectation=config.type,
+        column=kwargs.get("column"),
+        success=bool(result.success),
+        unexpected_count=details.get("unexpected_count"),
+        unexpected_percent=details.get("unexpected_percent"),
+        observed_value=details.get("observed_value"),
+        sample=list(details.get("partial_unexpected_list") or [])[:SAMPLE_ROWS],
+        kwargs=kwargs,
+    )

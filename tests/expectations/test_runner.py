@@ -1,0 +1,51 @@
+"""The GX runner: right unexpected counts and samples, computed in the warehouse, Data Docs."""
+
+from __future__ import annotations
+
+import uuid
+
+import great_expectations.expectations as gxe
+
+from funnelhouse.expectations.runner import TableSuite, Validator
+from funnelhouse.warehouse.client import get_client
+
+
+def test_runner_reports_failures_with_counts_samples_and_docs(warehouse, tmp_path):
+    client = get_client(warehouse)
+    db = f"gxr_{uuid.uuid4().hex[:8]}"
+    client.command(f"CREATE DATABASE {db}")
+    client.command(f"CREATE TABLE {db}.calls (id UInt64, talk Int32) ENGINE=MergeTree ORDER BY id")
+    client.command(
+        f"INSERT INTO {db}.calls SELECT number, if(number < 3, -7, 60) FROM numbers(50000)"
+    )
+    validator = Validator(warehouse, tmp_path / "docs")
+    bad = validator.validate(
+        TableSuite(
+            name="calls_suite",
+            relation=f"{db}.calls",
+            expectations=[
+                gxe.ExpectColumnValuesToBeBetween(column="talk", min_value=0),
+                gxe.ExpectColumnValuesToBeUnique(column="id"),
+            ],
+        )
+    )
+    assert not bad.success
+    [failure] = bad.failures
+    assert failure.column == "talk" and failure.unexpected_count == 3
+    assert failure.sample == [-7, -7, -7]
+    assert (tmp_path / "docs" / "index.html").exists()
+    # A reshaping query is validated as such, and the same validator runs a second suite.
+    good = validator.validate(
+        TableSuite(
+            name="calls_positive",
+            relation=f"{db}.calls",
+            query=f"SELECT * FROM {db}.calls WHERE talk >= 0",
+            expectations=[
+                gxe.ExpectColumnValuesToBeBetween(column="talk", min_value=0),
+                gxe.ExpectTableRowCountToEqual(value=49997),
+            ],
+        )
+    )
+    assert good.success, [f.describe() for f in good.failures]
+    client.command(f"DROP DATABASE {db}")
+    client.close()
