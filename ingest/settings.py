@@ -39,9 +39,9 @@ class UisSettings(BaseSettings):
     # every reply and the client also slows down from them
     lookback_days: int = 3  # tags, sale_* and ongoing calls change after the call
     page_size: int = 10_000
-    window_days: int = 30  # under the 3-month cap; busier windows split to stay under the
-    # 100 000 offset cap
-    history_days: int = 730  # how far back a full refresh reads
+    window_days: int = 89  # just under the 3-month cap; a busier window splits in halves to
+    # stay under the 100 000 offset cap
+    history_days: int = 1095  # how far back a full refresh reads
     timezone: str = "Europe/Moscow"  # report times are account-local without offset
 
 
