@@ -49,6 +49,9 @@ STREAMS: dict[str, Stream] = {
         Stream(SOURCE, "calls", "Telephony calls (voximplant.statistic.get)", "ID"),
         Stream(SOURCE, "activities", "Activities: calls, meetings, e-mails", "LAST_UPDATED"),
         Stream(SOURCE, "users", "Users (user.get)", "full"),
+        Stream(SOURCE, "contacts", "Contacts with phones (crm.contact.list)", "DATE_MODIFY"),
+        Stream(SOURCE, "companies", "Companies with phones (crm.company.list)", "DATE_MODIFY"),
+        Stream(SOURCE, "requisites", "Requisites: company INN (crm.requisite.list)", "DATE_MODIFY"),
     ]
 }
 
@@ -241,6 +244,12 @@ def extractor(
 
     if name == "deals":
         return modified("crm.deal.list", "DATE_MODIFY", ["*", "UF_*"])
+    if name == "contacts":
+        return modified("crm.contact.list", "DATE_MODIFY", ["*", "PHONE"])
+    if name == "companies":
+        return modified("crm.company.list", "DATE_MODIFY", ["*", "PHONE"])
+    if name == "requisites":
+        return modified("crm.requisite.list", "DATE_MODIFY", ["*"])
     if name == "activities":
         return modified("crm.activity.list", "LAST_UPDATED", ["*", "COMMUNICATIONS"])
     if name == "stage_history":

@@ -1,0 +1,79 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='call_id',
+    engine='MergeTree()',
+    order_by='(started_at, call_id)',
+    partition_by='toYYYYMM(started_at)',
+) }}
+-- Every call once (telephony is the complete record), attributed to a deal and to the deal's
+-- stage at the call's start (METRICS.md "Call", "Stage at call"):
+--   1. the CRM's own link (an amoCRM call note or a Bitrix24 call activity names the call id);
+--   2. else the client's phone, to the deal open at call time (the newest if several);
+--   3. else no deal.
+-- Incremental runs re-attribute the last `calls_lookback_days`: CRM links arrive late.
+with calls as (
+    select call_id, telephony_call_id, started_at, direction, is_answered, talk_seconds, wait_seconds, client_phone, employee_name
+    from {{ ref('stg_uis__calls') }}
+    {% if is_incremental() %}
+    where started_at >= (select max(started_at) from {{ this }})
+        - toIntervalDay({{ var('calls_lookback_days') }})
+    {% endif %}
+),
+crm_links as (
+    select telephony_call_id, min(deal_id) as deal_id
+    from {{ ref('int_crm_call_links') }}
+    group by telephony_call_id
+),
+phone_match as (
+    select c.call_id as call_id, argMax(p.deal_id, p.created_at) as deal_id
+    from calls as c
+    inner join {{ ref('int_deal_phones') }} as p on p.phone = c.client_phone
+    where p.created_at <= c.started_at
+      and (p.closed_at is null or c.started_at < p.closed_at)
+    group by c.call_id
+),
+attributed as (
+    select
+        c.call_id as call_id, c.telephony_call_id as telephony_call_id, c.started_at as started_at, c.direction as direction,
+        c.is_answered as is_answered, c.talk_seconds as talk_seconds, c.wait_seconds as wait_seconds, c.client_phone as client_phone, c.employee_name as employee_name,
+        multiIf(l.deal_id != '', l.deal_id, m.deal_id != '', m.deal_id, '') as deal_id,
+        multiIf(l.deal_id != '', 'crm_link', m.deal_id != '', 'phone', 'none') as attribution
+    from calls as c
+    left join crm_links as l on l.telephony_call_id = c.telephony_call_id
+    left join phone_match as m on m.call_id = c.call_id
+),
+staged as (
+    select
+        a.call_id as call_id, a.telephony_call_id as telephony_call_id, a.started_at as started_at, a.direction as direction,
+        a.is_answered as is_answered, a.talk_seconds as talk_seconds, a.wait_seconds as wait_seconds, a.client_phone as client_phone, a.employee_name as employee_name,
+        a.deal_id as deal_id, a.attribution as attribution,
+        i.deal_id as interval_deal_id,
+        i.stage_name as interval_stage,
+        i.stage_kind as interval_stage_kind
+    from attributed as a
+    asof left join {{ ref('int_stage_intervals') }} as i
+        on a.deal_id = i.deal_id and a.started_at >= i.valid_from
+)
+select
+    s.call_id as call_id,
+    s.telephony_call_id as telephony_call_id,
+    s.started_at as started_at,
+    s.direction as direction,
+    s.is_answered as is_answered,
+    s.talk_seconds as talk_seconds,
+    s.wait_seconds as wait_seconds,
+    s.client_phone as client_phone,
+    nullIf(s.deal_id, '') as deal_id,
+    s.attribution as attribution,
+    if(s.deal_id = '', '(none)', d.pipeline) as pipeline,
+    multiIf(s.deal_id = '', '(no deal)', s.interval_deal_id = '', 'before deal',
+            s.interval_stage) as stage,
+    multiIf(s.deal_id = '', 'none', s.interval_deal_id = '', 'before', s.interval_stage_kind)
+        as stage_kind,
+    ifNull(nullIf(s.employee_name, ''), if(s.deal_id = '', 'unknown', d.manager)) as manager,
+    if(s.deal_id = '', 'unknown', d.source) as source,
+    if(s.deal_id = '', 'unknown', d.project) as project,
+    if(s.deal_id = '', 'unknown', d.rating) as rating
+from staged as s
+left join {{ ref('int_deals') }} as d on d.deal_id = s.deal_id

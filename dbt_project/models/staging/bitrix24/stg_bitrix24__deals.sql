@@ -1,0 +1,28 @@
+-- Bitrix24 deals: ids and amounts come as strings, dates with the portal's offset.
+-- CLOSEDATE is the *planned* close date, so the actual close comes from the stage history.
+{% set f = var('bitrix24_deal_fields') %}
+with sources as (
+    select status_id, name from {{ ref('stg_bitrix24__statuses') }} where entity_id = 'SOURCE'
+)
+select
+    concat('bitrix24:', d.id) as deal_id,
+    d.id as source_deal_id,
+    JSONExtractString(d.payload, 'TITLE') as deal_name,
+    assumeNotNull({{ from_iso('d.payload', 'DATE_CREATE') }}) as created_at,
+    {{ from_iso('d.payload', 'DATE_MODIFY') }} as updated_at,
+    CAST(NULL AS Nullable(DateTime64(3, 'UTC'))) as closed_at,
+    toFloat64OrZero(JSONExtractString(d.payload, 'OPPORTUNITY')) as amount,
+    JSONExtractString(d.payload, 'CATEGORY_ID') as pipeline_id,
+    concat('bitrix24:', JSONExtractString(d.payload, 'STAGE_ID')) as stage_key,
+    concat('bitrix24:', JSONExtractString(d.payload, 'ASSIGNED_BY_ID')) as manager_id,
+    ifNull(nullIf(s.name, ''), JSONExtractString(d.payload, 'SOURCE_ID')) as source,
+    JSONExtractString(d.payload, '{{ f.project }}') as project,
+    JSONExtractString(d.payload, '{{ f.rating }}') as rating,
+    '' as loss_reason,
+    if(toUInt64OrZero(JSONExtractString(d.payload, 'COMPANY_ID')) = 0, '',
+       concat('bitrix24:company:', JSONExtractString(d.payload, 'COMPANY_ID'))) as company_id,
+    if(toUInt64OrZero(JSONExtractString(d.payload, 'CONTACT_ID')) = 0, '',
+       concat('bitrix24:contact:', JSONExtractString(d.payload, 'CONTACT_ID'))) as contact_id,
+    d._is_deleted = 1 as is_deleted
+from {{ source('bitrix24', 'bitrix24__deals') }} as d final
+left join sources as s on s.status_id = JSONExtractString(d.payload, 'SOURCE_ID')

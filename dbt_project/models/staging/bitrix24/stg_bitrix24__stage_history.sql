@@ -1,0 +1,9 @@
+-- Deal stage moves (ints here, unlike other methods). TYPE_ID: 1 created, 2 moved to an
+-- intermediate stage, 3 moved to a final stage, 5 funnel changed.
+select
+    toUInt64(JSONExtractUInt(payload, 'ID')) as event_id,
+    toUInt8(JSONExtractUInt(payload, 'TYPE_ID')) as type_id,
+    concat('bitrix24:', toString(JSONExtractUInt(payload, 'OWNER_ID'))) as deal_id,
+    assumeNotNull({{ from_iso('payload', 'CREATED_TIME') }}) as changed_at,
+    concat('bitrix24:', JSONExtractString(payload, 'STAGE_ID')) as stage_key
+from {{ source('bitrix24', 'bitrix24__stage_history') }} final

@@ -1,0 +1,13 @@
+-- Bank receipts: money received from clients.
+-- Only posted, unmarked documents count; marked or removed ones stay, flagged, for audit.
+select
+    concat('onec:', id) as payment_id,
+    JSONExtractString(payload, 'Number') as document_number,
+    {{ onec_date('payload', 'Date') }} as document_at,
+    {{ onec_ref('payload', 'Контрагент_Key') }} as counterparty_id,
+    {{ onec_ref('payload', 'ДоговорКонтрагента_Key') }} as contract_id,
+    JSONExtractFloat(payload, 'СуммаДокумента') as amount,
+    JSONExtractBool(payload, 'Posted') as is_posted,
+    _is_deleted = 1 or JSONExtractBool(payload, 'DeletionMark') as is_deleted,
+    _cursor as data_version
+from {{ source('onec', 'onec__payments') }} final

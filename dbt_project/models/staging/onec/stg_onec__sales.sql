@@ -1,0 +1,13 @@
+-- Sales documents (shipments): revenue recognised in 1C.
+-- Only posted, unmarked documents count; marked or removed ones stay, flagged, for audit.
+select
+    concat('onec:', id) as sale_id,
+    JSONExtractString(payload, 'Number') as document_number,
+    {{ onec_date('payload', 'Date') }} as document_at,
+    {{ onec_ref('payload', 'Контрагент_Key') }} as counterparty_id,
+    {{ onec_ref('payload', 'ДоговорКонтрагента_Key') }} as contract_id,
+    JSONExtractFloat(payload, 'СуммаДокумента') as amount,
+    JSONExtractBool(payload, 'Posted') as is_posted,
+    _is_deleted = 1 or JSONExtractBool(payload, 'DeletionMark') as is_deleted,
+    _cursor as data_version
+from {{ source('onec', 'onec__sales') }} final
