@@ -1,0 +1,225 @@
+"""A hand-written company small enough to compute every mart row by hand.
+
+Times are Moscow local (UTC+3) unless a name says otherwise. The amoCRM pipeline "Продажи" has
+stages 10 Новая, 20 Квалификация, 142 won, 143 lost; Bitrix24 funnel 0 has NEW, WON, LOSE.
+
+Leads (amoCRM unless B*):
+  L1 01-05 10:00 Анна   Сайт      A  AA 100 000  → 20 at 01-06 10:00 → 142 at 01-10 12:00
+  L2 01-12 09:00 Анна   Сайт      A  BB  50 000  → 20 at 01-13 09:00 → 143 at 01-20 09:00
+  L3 01-20 11:00 Борис  Холодный  B  CC 200 000  → 20 at 01-21 11:00 → 142 at 03-01 12:00 (40 d)
+  L4 02-03 10:00 Борис  Сайт      B  AA  80 000  stays in 10
+  L5 02-10 10:00 Анна   Холодный  A  BB  30 000  → 20 at 02-11 10:00
+  L6 02-15 10:00 Борис  Партнёры  A  —   60 000  → 142 at 02-16 10:00
+  L7 02-20 10:00 Анна   Сайт      A  AA  10 000  deleted in the CRM
+  L8..L11 03-02..03-05 10:00 Анна Сайт A AA 1 000 each, stay in 10
+  B1 02-01 12:00 Вера (Bitrix24) source WEB project C rating AA 70 000 → WON at 02-05 12:00
+Calls (UIS):
+  C1 01-05 09:30 out 60 s   note on L1 → before deal
+  C2 01-06 15:00 in 120 s   note on L1 → Квалификация
+  C3 01-15 10:00 out 90 s   note on L1 → after the win: Успешно реализовано
+  C4 01-16 20:00 in missed  unknown number → (no deal)
+  C5 01-14 12:00 in 300 s   client phone of L2 (open then) → Квалификация
+  C6 02-20 10:00 out 200 s  note on L3 → Квалификация
+  C7 02-02 10:00 in 100 s   Bitrix24 call activity on B1 → NEW
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+MSK = timezone(timedelta(hours=3))
+PIPELINE = 1
+STAGES = {
+    10: "Новая",
+    20: "Квалификация",
+    142: "Успешно реализовано",
+    143: "Закрыто и не реализовано",
+}
+USERS = {501: "Анна Петрова", 502: "Борис Орлов"}
+PHONE_L2 = "79161112233"
+
+
+def ts(text: str) -> int:
+    return int(datetime.fromisoformat(f"2026-{text}").replace(tzinfo=MSK).timestamp())
+
+
+def local(text: str) -> str:
+    return f"2026-{text.replace('T', ' ')}:00"
+
+
+def _lead(lid, created, user, source, project, rating, price, status, contacts=(), deleted=False,
+          closed=None):  # fmt: skip
+    fields = [("Источник", source), ("Проект", project)]
+    if rating:
+        fields.append(("Рейтинг клиента", rating))
+    return {
+        "id": lid, "name": f"Сделка #{lid}", "price": price, "responsible_user_id": user,
+        "group_id": 0, "status_id": status, "pipeline_id": PIPELINE, "loss_reason_id": None,
+        "created_by": user, "updated_by": user, "created_at": ts(created),
+        "updated_at": ts(created), "closed_at": ts(closed) if closed else None,
+        "closest_task_at": None, "is_deleted": deleted, "score": None, "account_id": 1,
+        "custom_fields_values": [
+            {"field_id": i, "field_name": n, "field_code": None, "field_type": "select",
+             "values": [{"value": v}]}
+            for i, (n, v) in enumerate(fields, start=100)
+        ],
+        "_embedded": {"tags": [], "companies": [],
+                      "contacts": [{"id": c, "is_main": True} for c in contacts],
+                      "loss_reason": [{"id": 4521, "name": "Дорого"}] if status == 143 else []},
+    }  # fmt: skip
+
+
+LEADS = [
+    _lead(1, "01-05T10:00", 501, "Сайт", "A", "AA", 100_000, 142, closed="01-10T12:00"),
+    _lead(
+        2, "01-12T09:00", 501, "Сайт", "A", "BB", 50_000, 143, contacts=[9002], closed="01-20T09:00"
+    ),
+    _lead(3, "01-20T11:00", 502, "Холодный обзвон", "B", "CC", 200_000, 142, closed="03-01T12:00"),
+    _lead(4, "02-03T10:00", 502, "Сайт", "B", "AA", 80_000, 10),
+    _lead(5, "02-10T10:00", 501, "Холодный обзвон", "A", "BB", 30_000, 20),
+    _lead(6, "02-15T10:00", 502, "Партнёры", "A", None, 60_000, 142, closed="02-16T10:00"),
+    _lead(7, "02-20T10:00", 501, "Сайт", "A", "AA", 10_000, 10, deleted=True),
+    *[_lead(8 + i, f"03-0{2 + i}T10:00", 501, "Сайт", "A", "AA", 1_000, 10) for i in range(4)],
+]
+CONTACTS = [{"id": 9002, "name": "Клиент L2", "custom_fields_values": [
+    {"field_id": 1, "field_name": "Телефон", "field_code": "PHONE", "field_type": "multitext",
+     "values": [{"value": "+7 (916) 111-22-33", "enum_code": "WORK"}]}]}]  # fmt: skip
+
+
+def _event(eid, lead, at, before, after):
+    return {"id": f"ev{eid:04d}", "type": "lead_status_changed", "entity_id": lead,
+            "entity_type": "lead", "created_by": 501, "created_at": ts(at),
+            "value_before": [{"lead_status": {"id": before, "pipeline_id": PIPELINE}}],
+            "value_after": [{"lead_status": {"id": after, "pipeline_id": PIPELINE}}],
+            "account_id": 1}  # fmt: skip
+
+
+EVENTS = [
+    _event(1, 1, "01-06T10:00", 10, 20), _event(2, 1, "01-10T12:00", 20, 142),
+    _event(3, 2, "01-13T09:00", 10, 20), _event(4, 2, "01-20T09:00", 20, 143),
+    _event(5, 3, "01-21T11:00", 10, 20), _event(6, 3, "03-01T12:00", 20, 142),
+    _event(7, 5, "02-11T10:00", 10, 20), _event(8, 6, "02-16T10:00", 10, 142),
+]  # fmt: skip
+
+PIPELINES = [{
+    "id": PIPELINE, "name": "Продажи", "sort": 1, "is_main": True, "is_unsorted_on": False,
+    "is_archive": False, "account_id": 1,
+    "_embedded": {"statuses": [
+        {"id": sid, "name": name, "sort": i * 10, "is_editable": sid < 100,
+         "pipeline_id": PIPELINE, "color": "#fff", "type": 0, "account_id": 1}
+        for i, (sid, name) in enumerate(STAGES.items())]},
+}]  # fmt: skip
+
+
+def _note(nid, lead, call_id, at, kind):
+    return {"id": nid, "entity_id": lead, "note_type": kind, "created_by": 501,
+            "updated_by": 501, "created_at": ts(at), "updated_at": ts(at),
+            "responsible_user_id": 501, "group_id": 0, "account_id": 1,
+            "params": {"uniq": str(call_id), "duration": "60", "source": "uis",
+                       "link": "", "phone": "", "call_status": 4, "call_result": ""}}  # fmt: skip
+
+
+NOTES = [
+    _note(1, 1, 1001, "01-05T09:31", "call_out"),
+    _note(2, 1, 1002, "01-06T15:01", "call_in"),
+    _note(3, 1, 1003, "01-15T10:01", "call_out"),
+    _note(4, 3, 1006, "02-20T10:01", "call_out"),
+]
+
+
+def _call(cid, at, direction, talk, phone):
+    return {"id": cid, "start_time": local(at), "finish_time": local(at), "direction": direction,
+            "is_lost": talk == 0, "talk_duration": talk, "wait_duration": 5,
+            "total_duration": talk + 5, "contact_phone_number": phone,
+            "virtual_phone_number": "74951112233", "finish_reason": "subscriber_disconnects",
+            "employees": [] if talk == 0 else [{"employee_id": 1, "employee_full_name":
+                          "Анна Петрова", "is_answered": True, "is_talked": True}]}  # fmt: skip
+
+
+CALLS = [
+    _call(1001, "01-05T09:30", "out", 60, "79990000001"),
+    _call(1002, "01-06T15:00", "in", 120, "79990000001"),
+    _call(1003, "01-15T10:00", "out", 90, "79990000001"),
+    _call(1004, "01-16T20:00", "in", 0, "79995550000"),
+    _call(1005, "01-14T12:00", "in", 300, PHONE_L2),
+    _call(1006, "02-20T10:00", "out", 200, "79990000003"),
+    _call(1007, "02-02T10:00", "in", 100, "79990000007"),
+]
+
+B24_DEALS = [{
+    "ID": "1", "TITLE": "B1", "CATEGORY_ID": "0", "STAGE_ID": "WON", "STAGE_SEMANTIC_ID": "S",
+    "OPPORTUNITY": "70000.00", "CURRENCY_ID": "RUB", "ASSIGNED_BY_ID": "1", "SOURCE_ID": "WEB",
+    "DATE_CREATE": "2026-02-01T11:00:00+02:00", "DATE_MODIFY": "2026-02-05T11:00:00+02:00",
+    "CLOSEDATE": "2026-03-31T00:00:00+02:00", "CLOSED": "Y", "COMPANY_ID": "0", "CONTACT_ID": "0",
+    "UF_CRM_PROJECT": "C", "UF_CRM_RATING": "AA",
+}]  # fmt: skip
+B24_HISTORY = [
+    {
+        "ID": 1,
+        "TYPE_ID": 1,
+        "OWNER_ID": 1,
+        "CREATED_TIME": "2026-02-01T09:00:00+00:00",
+        "CATEGORY_ID": 0,
+        "STAGE_SEMANTIC_ID": "P",
+        "STAGE_ID": "NEW",
+    },
+    {
+        "ID": 2,
+        "TYPE_ID": 3,
+        "OWNER_ID": 1,
+        "CREATED_TIME": "2026-02-05T09:00:00+00:00",
+        "CATEGORY_ID": 0,
+        "STAGE_SEMANTIC_ID": "S",
+        "STAGE_ID": "WON",
+    },
+]
+B24_STATUSES = [
+    {
+        "ID": "1",
+        "ENTITY_ID": "DEAL_STAGE",
+        "STATUS_ID": "NEW",
+        "NAME": "Новая",
+        "SORT": "10",
+        "SEMANTICS": None,
+        "CATEGORY_ID": "0",
+    },
+    {
+        "ID": "2",
+        "ENTITY_ID": "DEAL_STAGE",
+        "STATUS_ID": "WON",
+        "NAME": "Сделка успешна",
+        "SORT": "60",
+        "SEMANTICS": "S",
+        "CATEGORY_ID": "0",
+    },
+    {
+        "ID": "3",
+        "ENTITY_ID": "DEAL_STAGE",
+        "STATUS_ID": "LOSE",
+        "NAME": "Сделка провалена",
+        "SORT": "70",
+        "SEMANTICS": "F",
+        "CATEGORY_ID": "0",
+    },
+    {
+        "ID": "4",
+        "ENTITY_ID": "SOURCE",
+        "STATUS_ID": "WEB",
+        "NAME": "Сайт",
+        "SORT": "10",
+        "SEMANTICS": None,
+    },
+]
+B24_CATEGORIES = [{"id": 0, "name": "Общая", "sort": 0, "entityTypeId": 2, "isDefault": "Y"}]
+B24_USERS = [{"ID": "1", "ACTIVE": True, "NAME": "Вера", "LAST_NAME": "Смирнова"}]
+B24_CALLS = [{"ID": "1", "CALL_ID": "externalCall.1", "EXTERNAL_CALL_ID": "1007",
+              "CALL_TYPE": "2", "CALL_DURATION": "100",
+              "CALL_START_DATE": "2026-02-02T09:00:00+02:00", "CALL_FAILED_CODE": "200",
+              "PHONE_NUMBER": "79990000007", "PORTAL_USER_ID": "1", "CRM_ENTITY_TYPE": "CONTACT",
+              "CRM_ENTITY_ID": "5", "CRM_ACTIVITY_ID": "77"}]  # fmt: skip
+B24_ACTIVITIES = [{"ID": "77", "OWNER_TYPE_ID": "2", "OWNER_ID": "1", "TYPE_ID": "2",
+                   "PROVIDER_ID": "VOXIMPLANT_CALL", "DIRECTION": "1",
+                   "START_TIME": "2026-02-02T09:00:00+02:00", "COMPLETED": "Y",
+                   "RESPONSIBLE_ID": "1", "CREATED": "2026-02-02T09:00:00+02:00"}]  # fmt: skip
+
+AS_OF = "2026-04-15 00:00:00"
