@@ -52,7 +52,16 @@ class ExpectationOutcome:
     sample: list[Any]
     kwargs: dict[str, Any]
 
+    description: str | None = None
+
     def describe(self) -> str:
+        if self.description:
+            detail = (
+                f"{self.unexpected_count} unexpected"
+                if self.unexpected_count is not None
+                else f"observed {self.observed_value}"
+            )
+            return f"{self.description} ({detail}; sample {self.sample})"
         target = f"{self.column}: " if self.column else ""
         detail = (
             f"{self.unexpected_count} unexpected"
@@ -148,4 +157,5 @@ def _outcome(result: Any) -> ExpectationOutcome:
         observed_value=details.get("observed_value"),
         sample=list(details.get("partial_unexpected_list") or [])[:SAMPLE_ROWS],
         kwargs=kwargs,
+        description=getattr(config, "description", None),
     )

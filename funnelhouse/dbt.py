@@ -45,3 +45,21 @@ def run_dbt(
         detail = "; ".join(failed) or str(result.exception)
         raise DbtFailed(f"dbt {' '.join(args)} failed: {detail}")
     return result
+
+
+def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
+    """target/manifest.json, re-parsed when any project file is newer (Dagster reads it)."""
+    manifest = project_dir / "target" / "manifest.json"
+    sources = [
+        p for d in ("models", "macros", "tests", "seeds") for p in (project_dir / d).rglob("*")
+    ]
+    sources.append(project_dir / "dbt_project.yml")
+    newest = max((p.stat().st_mtime for p in sources if p.is_file()), default=0)
+    if not manifest.exists() or manifest.stat().st_mtime < newest:
+        result = dbtRunner().invoke(
+            ["parse", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
+             "--quiet"]
+        )  # fmt: skip
+        if not result.success:
+            raise DbtFailed(f"dbt parse failed: {result.exception}")
+    return manifest

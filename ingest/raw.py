@@ -19,6 +19,7 @@ from clickhouse_connect.driver.client import Client
 
 RAW_DATABASE = "raw"
 CURSORS_TABLE = "_cursors"
+CONFLICTS_TABLE = "_id_conflicts"
 
 _RAW_COLUMNS = """(
     id String COMMENT 'record id as the source spells it',
@@ -30,6 +31,16 @@ _RAW_COLUMNS = """(
     _loaded_at DateTime64(3, 'UTC'),
     _is_deleted UInt8 COMMENT '1 when the source reported the record deleted',
     _version UInt64 COMMENT 'load order; the highest version of an id wins'
+)"""
+
+_CONFLICT_COLUMNS = """(
+    source LowCardinality(String),
+    stream LowCardinality(String),
+    batch_id String,
+    id String,
+    versions UInt32 COMMENT 'different records under this id in one page',
+    sample String COMMENT 'the first two payloads, for the quality gate report',
+    detected_at DateTime64(3, 'UTC')
 )"""
 
 _CURSOR_COLUMNS = """(
@@ -54,7 +65,8 @@ class RawRecord:
         cls, record: dict, id_value: object, cursor: object, is_deleted: bool = False
     ) -> RawRecord:
         return cls(
-            id=str(id_value),
+            # A missing id is kept as '' for the quality gate to name, never as "None".
+            id="" if id_value is None else str(id_value),
             cursor="" if cursor is None else str(cursor),
             payload=json.dumps(record, ensure_ascii=False, separators=(",", ":")),
             is_deleted=is_deleted,
@@ -92,6 +104,18 @@ def cursor_table_ddl(cluster: str | None, database: str = RAW_DATABASE) -> str:
     )
 
 
+def conflicts_table_ddl(cluster: str | None, database: str = RAW_DATABASE) -> str:
+    engine = (
+        "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')"
+        if cluster
+        else "MergeTree"
+    )
+    return (
+        f"CREATE TABLE IF NOT EXISTS {database}.{CONFLICTS_TABLE}{_on_cluster(cluster)} "
+        f"{_CONFLICT_COLUMNS}\nENGINE = {engine}\nORDER BY (source, stream, batch_id, id)"
+    )
+
+
 def new_batch_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
@@ -111,6 +135,7 @@ class RawStore:
         if not self._bootstrapped:
             self.client.command(database_ddl(self.cluster, self.database))
             self.client.command(cursor_table_ddl(self.cluster, self.database))
+            self.client.command(conflicts_table_ddl(self.cluster, self.database))
             self._bootstrapped = True
 
     def ensure(self, table: str) -> None:
@@ -139,6 +164,22 @@ class RawStore:
                           "_loaded_at", "_is_deleted", "_version"],
         )  # fmt: skip
         return len(rows)
+
+    def write_conflicts(
+        self, source: str, stream: str, batch_id: str, conflicts: dict[str, list[str]]
+    ) -> None:
+        """Ids that carried two different records in one page: kept for the gate to report."""
+        if not conflicts:
+            return
+        self.bootstrap()
+        now = datetime.now(UTC)
+        self.client.insert(
+            f"{self.database}.{CONFLICTS_TABLE}",
+            [[source, stream, batch_id, i, len(p), "\n".join(p[:2])[:4000], now]
+             for i, p in conflicts.items()],
+            column_names=["source", "stream", "batch_id", "id", "versions", "sample",
+                          "detected_at"],
+        )  # fmt: skip
 
     def get_cursor(self, source: str, stream: str) -> str | None:
         self.bootstrap()

@@ -96,6 +96,18 @@ class SyncResult:
         }
 
 
+def _collect_conflicts(page: list[RawRecord], conflicts: dict[str, list[str]]) -> None:
+    """A page is one snapshot: one id twice with different content is a defect of the source
+    (the same record repeated across pages, or a newer version on a later page, is not)."""
+    seen: dict[str, str] = {}
+    for record in page:
+        first = seen.setdefault(record.id, record.payload)
+        if first != record.payload:
+            versions = conflicts.setdefault(record.id, [first])
+            if record.payload not in versions:
+                versions.append(record.payload)
+
+
 def run_sync(
     store: RawStore,
     stream: Stream,
@@ -113,8 +125,10 @@ def run_sync(
     store.ensure(stream.table)
     buffer: list[RawRecord] = []
     written = 0
+    conflicts: dict[str, list[str]] = {}
     for page in extract(state):
         state.pages += 1
+        _collect_conflicts(page, conflicts)
         buffer.extend(page)
         if len(buffer) >= FLUSH_ROWS:
             written += store.write(stream.source, stream.name, stream.table, buffer, batch_id)
@@ -122,9 +136,14 @@ def run_sync(
         if on_progress:
             on_progress(stream, state.pages, written + len(buffer))
     written += store.write(stream.source, stream.name, stream.table, buffer, batch_id)
+    store.write_conflicts(stream.source, stream.name, batch_id, conflicts)
+    if conflicts:
+        state.extra["id_conflicts"] = len(conflicts)
+        log.warning("%s: %d ids carried two different records in one page", stream.key,
+                    len(conflicts))  # fmt: skip
     cursor_after = state.new_cursor or cursor_before
-    if cursor_after is not None:
-        store.set_cursor(stream.source, stream.name, cursor_after, batch_id, written)
+    # Recorded even without a cursor: the gate reads which batch was the stream's last.
+    store.set_cursor(stream.source, stream.name, cursor_after or "", batch_id, written)
     result = SyncResult(
         stream=stream,
         batch_id=batch_id,

@@ -1,13 +1,27 @@
 """The Dagster code location: it only assembles what the modules beside it define."""
 
-from __future__ import annotations
+import sys
+from pathlib import Path
 
 from dagster import Definitions
+from dagster_dbt import DbtCliResource
 
+from funnelhouse.dbt import DBT_PROJECT_DIR
+from funnelhouse.orchestration.assets.dbt import dbt_marts, dbt_staging
 from funnelhouse.orchestration.assets.ingest import ingest_assets
+from funnelhouse.orchestration.assets.quality import mart_checks, publish_marts, raw_checks
 from funnelhouse.orchestration.resources import WarehouseResource
 
 defs = Definitions(
-    assets=[*ingest_assets()],
-    resources={"warehouse": WarehouseResource()},
+    assets=[*ingest_assets(), dbt_staging, dbt_marts, publish_marts],
+    asset_checks=[raw_checks, mart_checks],
+    resources={
+        "warehouse": WarehouseResource(),
+        "dbt": DbtCliResource(
+            project_dir=str(DBT_PROJECT_DIR),
+            profiles_dir=str(DBT_PROJECT_DIR),
+            # The dbt installed beside this interpreter, whatever PATH says.
+            dbt_executable=str(Path(sys.executable).with_name("dbt")),
+        ),
+    },
 )

@@ -3,7 +3,7 @@
 {% set f = var('amocrm_lead_fields') %}
 select
     concat('amocrm:', id) as deal_id,
-    id as source_deal_id,
+    nullIf(id, '') as source_deal_id,
     JSONExtractString(payload, 'name') as deal_name,
     assumeNotNull({{ from_unix('payload', 'created_at') }}) as created_at,
     {{ from_unix('payload', 'updated_at') }} as updated_at,
@@ -22,5 +22,6 @@ select
            JSONExtractArrayRaw(payload, '_embedded', 'companies')[1], 'id')))) as company_id,
     arrayMap(c -> concat('amocrm:', toString(JSONExtractUInt(c, 'id'))),
              JSONExtractArrayRaw(payload, '_embedded', 'contacts')) as contact_ids,
-    _is_deleted = 1 or JSONExtractBool(payload, 'is_deleted') as is_deleted
+    _is_deleted = 1 or JSONExtractBool(payload, 'is_deleted') as is_deleted,
+    _loaded_at as loaded_at
 from {{ source('amocrm', 'amocrm__leads') }} final

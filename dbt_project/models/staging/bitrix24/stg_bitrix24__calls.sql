@@ -2,6 +2,7 @@
 -- the call in the PBX that registered it (UIS), which is how the same call is counted once.
 select
     concat('bitrix24:call:', id) as crm_call_id,
+    nullIf(id, '') as source_call_id,
     coalesce(nullIf(JSONExtractString(payload, 'EXTERNAL_CALL_ID'), ''),
              JSONExtractString(payload, 'CALL_ID')) as telephony_call_id,
     toUInt8OrZero(JSONExtractString(payload, 'CALL_TYPE')) as call_type,
@@ -10,5 +11,6 @@ select
     JSONExtractString(payload, 'CALL_FAILED_CODE') as failed_code,
     {{ normalize_phone("JSONExtractString(payload, 'PHONE_NUMBER')") }} as client_phone,
     concat('bitrix24:', JSONExtractString(payload, 'PORTAL_USER_ID')) as manager_id,
-    JSONExtractString(payload, 'CRM_ACTIVITY_ID') as crm_activity_id
+    JSONExtractString(payload, 'CRM_ACTIVITY_ID') as crm_activity_id,
+    _loaded_at as loaded_at
 from {{ source('bitrix24', 'bitrix24__calls') }} final

@@ -6,7 +6,7 @@ with sources as (
 )
 select
     concat('bitrix24:', d.id) as deal_id,
-    d.id as source_deal_id,
+    nullIf(d.id, '') as source_deal_id,
     JSONExtractString(d.payload, 'TITLE') as deal_name,
     assumeNotNull({{ from_iso('d.payload', 'DATE_CREATE') }}) as created_at,
     {{ from_iso('d.payload', 'DATE_MODIFY') }} as updated_at,
@@ -23,6 +23,7 @@ select
        concat('bitrix24:company:', JSONExtractString(d.payload, 'COMPANY_ID'))) as company_id,
     if(toUInt64OrZero(JSONExtractString(d.payload, 'CONTACT_ID')) = 0, '',
        concat('bitrix24:contact:', JSONExtractString(d.payload, 'CONTACT_ID'))) as contact_id,
-    d._is_deleted = 1 as is_deleted
+    d._is_deleted = 1 as is_deleted,
+    d._loaded_at as loaded_at
 from {{ source('bitrix24', 'bitrix24__deals') }} as d final
 left join sources as s on s.status_id = JSONExtractString(d.payload, 'SOURCE_ID')

@@ -2,6 +2,7 @@
 -- Only posted, unmarked documents count; marked or removed ones stay, flagged, for audit.
 select
     concat('onec:', id) as payment_id,
+    nullIf(id, '') as source_payment_id,
     JSONExtractString(payload, 'Number') as document_number,
     {{ onec_date('payload', 'Date') }} as document_at,
     {{ onec_ref('payload', 'Контрагент_Key') }} as counterparty_id,
@@ -9,5 +10,6 @@ select
     JSONExtractFloat(payload, 'СуммаДокумента') as amount,
     JSONExtractBool(payload, 'Posted') as is_posted,
     _is_deleted = 1 or JSONExtractBool(payload, 'DeletionMark') as is_deleted,
-    _cursor as data_version
+    _cursor as data_version,
+    _loaded_at as loaded_at
 from {{ source('onec', 'onec__payments') }} final

@@ -2,7 +2,7 @@
 -- A call is answered when a conversation took place (talk time > 0).
 select
     concat('uis:', id) as call_id,
-    id as telephony_call_id,
+    nullIf(id, '') as telephony_call_id,
     assumeNotNull({{ from_local("JSONExtractString(payload, 'start_time')", var('uis_timezone')) }})
         as started_at,
     {{ from_local("JSONExtractString(payload, 'finish_time')", var('uis_timezone')) }}

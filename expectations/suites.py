@@ -1,0 +1,262 @@
+"""The suites that gate every run, as code.
+
+Raw suites read the raw layer through the staging views (so a field is parsed in one place,
+the staging model) and stop the run before any mart is built. Mart suites validate the
+candidate marts before they are published. Every expectation carries a description: that
+name is what a failed run reports.
+"""
+
+from __future__ import annotations
+
+import great_expectations.expectations as gxe
+
+from funnelhouse.expectations.runner import TableSuite
+
+EARLIEST = "2000-01-01"
+RATIO_COLUMNS = {
+    "conversion_cohort": ["cohort_conversion_to_date", "conversion_7d", "conversion_30d",
+                          "conversion_60d", "conversion_90d", "development_share"],
+    "conversion_maturation": ["cumulative_conversion"],
+    "call_proportions": ["call_share", "talk_share", "revenue_share", "conversion_to_won"],
+}  # fmt: skip
+
+
+def _named(expectation, description: str):
+    expectation.description = description
+    return expectation
+
+
+def not_null(column: str, what: str):
+    return _named(gxe.ExpectColumnValuesToNotBeNull(column=column), f"{what}: {column} present")
+
+
+def at_least(column: str, minimum: float, what: str):
+    return _named(
+        gxe.ExpectColumnValuesToBeBetween(column=column, min_value=minimum),
+        f"{what}: {column} >= {minimum}",
+    )
+
+
+def in_set(column: str, values: list, what: str):
+    return _named(
+        gxe.ExpectColumnValuesToBeInSet(column=column, value_set=values),
+        f"{what}: {column} in {values}",
+    )
+
+
+def rows_where(condition: str, description: str, columns: str = "*"):
+    return gxe.UnexpectedRowsExpectation(
+        unexpected_rows_query=f"SELECT {columns} FROM {{batch}} WHERE {condition}",
+        description=description,
+    )
+
+
+def not_in_future(column: str, what: str):
+    """A time after the load itself is a broken clock or a defect, whatever the time zone."""
+    return rows_where(
+        f"{column} > loaded_at + INTERVAL 1 DAY OR {column} < '{EARLIEST}'",
+        f"{what}: {column} between {EARLIEST} and its load time",
+    )
+
+
+def known_stage(column: str, directory: str, what: str):
+    return rows_where(
+        f"{column} NOT IN (SELECT stage_key FROM {directory})",
+        f"{what}: {column} known to the stage directory",
+    )
+
+
+def row_count_kept(relation: str, previous: int | None):
+    """Raw keeps every id it ever loaded (deletions are flags), so counts never shrink."""
+    return _named(
+        gxe.ExpectTableRowCountToBeBetween(min_value=previous or 0),
+        f"{relation}: row count not below the previous load ({previous or 0})",
+    )
+
+
+def ids_unique_per_version(source: str, stream: str, id_column: str):
+    """A page is one snapshot: one id for two different records there is a source defect.
+    Ingest keeps such ids in raw._id_conflicts (the raw table itself keeps only one)."""
+    last_batch = (
+        f"SELECT batch_id FROM raw._cursors FINAL WHERE source = '{source}' AND stream = '{stream}'"
+    )
+    return gxe.UnexpectedRowsExpectation(
+        unexpected_rows_query=(
+            f"SELECT id, versions, sample FROM raw._id_conflicts WHERE source = '{source}' "
+            f"AND stream = '{stream}' AND batch_id IN ({last_batch}) "
+            f"AND id IN (SELECT {id_column} FROM {{batch}})"
+        ),
+        description=f"{source}/{stream}: ids unique per version in the last load",
+    )
+
+
+def raw_suites(previous_counts: dict[str, int] | None = None) -> list[TableSuite]:
+    prev = previous_counts or {}
+
+    def suite(relation: str, id_column: str, what: str, *expectations) -> TableSuite:
+        name = relation.split(".")[-1]
+        source, stream = name.removeprefix("stg_").split("__")
+        return TableSuite(
+            name=f"raw__{name}",
+            relation=relation,
+            expectations=[
+                not_null(id_column, what),
+                *expectations,
+                ids_unique_per_version(source, stream, id_column),
+                row_count_kept(relation, prev.get(relation)),
+            ],
+        )
+
+    return [
+        suite(
+            "staging.stg_uis__calls",
+            "telephony_call_id",
+            "UIS call",
+            not_in_future("started_at", "UIS call"),
+            at_least("talk_seconds", 0, "UIS call"),
+            at_least("wait_seconds", 0, "UIS call"),
+            in_set("direction", ["in", "out"], "UIS call"),
+        ),
+        suite(
+            "staging.stg_amocrm__leads",
+            "source_deal_id",
+            "amoCRM lead",
+            not_in_future("created_at", "amoCRM lead"),
+            at_least("amount", 0, "amoCRM lead"),
+            known_stage("stage_key", "staging.stg_amocrm__statuses", "amoCRM lead"),
+        ),
+        suite(
+            "staging.stg_amocrm__status_changes",
+            "source_event_id",
+            "amoCRM stage change",
+            not_in_future("changed_at", "amoCRM stage change"),
+            known_stage("stage_key_after", "staging.stg_amocrm__statuses", "amoCRM stage change"),
+        ),
+        suite(
+            "staging.stg_amocrm__call_notes",
+            "source_note_id",
+            "amoCRM call note",
+            at_least("duration_seconds", 0, "amoCRM call note"),
+            not_in_future("created_at", "amoCRM call note"),
+        ),
+        suite(
+            "staging.stg_bitrix24__deals",
+            "source_deal_id",
+            "Bitrix24 deal",
+            not_in_future("created_at", "Bitrix24 deal"),
+            at_least("amount", 0, "Bitrix24 deal"),
+            known_stage("stage_key", "staging.stg_bitrix24__stages", "Bitrix24 deal"),
+        ),
+        suite(
+            "staging.stg_bitrix24__stage_history",
+            "source_event_id",
+            "Bitrix24 stage move",
+            not_in_future("changed_at", "Bitrix24 stage move"),
+            known_stage("stage_key", "staging.stg_bitrix24__stages", "Bitrix24 stage move"),
+        ),
+        suite(
+            "staging.stg_bitrix24__calls",
+            "source_call_id",
+            "Bitrix24 call",
+            at_least("duration_seconds", 0, "Bitrix24 call"),
+            not_in_future("started_at", "Bitrix24 call"),
+        ),
+        suite(
+            "staging.stg_onec__sales",
+            "source_sale_id",
+            "1C sale",
+            not_in_future("document_at", "1C sale"),
+        ),
+        suite(
+            "staging.stg_onec__payments",
+            "source_payment_id",
+            "1C payment",
+            not_in_future("document_at", "1C payment"),
+        ),
+    ]
+
+
+def mart_suites(database: str, business_tz: str = "Europe/Moscow") -> list[TableSuite]:
+    def ratios(mart: str) -> list:
+        return [
+            _named(
+                gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1),
+                f"{mart}: {c} in [0, 1]",
+            )
+            for c in RATIO_COLUMNS.get(mart, [])
+        ]
+
+    return [
+        TableSuite(
+            name="marts__conversion_gross",
+            relation=f"{database}.conversion_gross",
+            expectations=[
+                not_null("segment_value", "conversion_gross"),
+                at_least("gross_conversion", 0, "conversion_gross"),
+                rows_where(
+                    "deals_won > 0 AND revenue_won < 0",
+                    "conversion_gross: revenue of won deals is not negative",
+                ),
+            ],
+        ),
+        TableSuite(
+            name="marts__conversion_cohort",
+            relation=f"{database}.conversion_cohort",
+            expectations=[
+                *ratios("conversion_cohort"),
+                rows_where("won_to_date > leads", "conversion_cohort: won_to_date <= leads"),
+                rows_where(
+                    "won_within_7d > won_within_30d OR won_within_30d > won_within_60d "
+                    "OR won_within_60d > won_within_90d OR won_within_90d > won_to_date",
+                    "conversion_cohort: wins within N days grow with N",
+                ),
+            ],
+        ),
+        TableSuite(
+            name="marts__conversion_maturation",
+            relation=f"{database}.conversion_maturation",
+            expectations=[*ratios("conversion_maturation")],
+        ),
+        TableSuite(
+            name="marts__call_load_by_stage",
+            relation=f"{database}.call_load_by_stage",
+            expectations=[
+                not_null("stage", "call_load_by_stage"),
+                rows_where(
+                    "answered_calls + missed_calls != calls "
+                    "OR inbound_calls + outbound_calls != calls",
+                    "call_load_by_stage: answered+missed and inbound+outbound add up to calls",
+                ),
+                gxe.UnexpectedRowsExpectation(
+                    description="call_load_by_stage: monthly call totals equal the calls in "
+                    "staging (reconciliation)",
+                    unexpected_rows_query=(
+                        "SELECT m.period_start, m.calls, s.calls FROM (SELECT period_start, "
+                        "sum(calls) AS calls FROM {batch} WHERE period_grain = 'month' AND "
+                        "segment_type = 'all' GROUP BY period_start) AS m FULL OUTER JOIN "
+                        f"(SELECT toStartOfMonth(toTimeZone(started_at, '{business_tz}')) AS "
+                        "period_start, count() AS calls FROM staging.stg_uis__calls GROUP BY "
+                        "period_start) AS s ON m.period_start = s.period_start "
+                        "WHERE m.calls != s.calls"
+                    ),
+                ),
+            ],
+        ),
+        TableSuite(
+            name="marts__call_proportions",
+            relation=f"{database}.call_proportions",
+            expectations=[
+                *ratios("call_proportions"),
+                gxe.UnexpectedRowsExpectation(
+                    description="call_proportions: call, talk and revenue shares sum to 1 per "
+                    "month and segment_type",
+                    unexpected_rows_query=(
+                        "SELECT period_start, segment_type FROM {batch} GROUP BY period_start, "
+                        "segment_type HAVING (sum(calls) > 0 AND abs(sum(call_share) - 1) > "
+                        "1e-6) OR (sum(talk_minutes) > 0 AND abs(sum(talk_share) - 1) > 1e-6) "
+                        "OR (sum(revenue_won) > 0 AND abs(sum(revenue_share) - 1) > 1e-6)"
+                    ),
+                ),
+            ],
+        ),
+    ]

@@ -1,0 +1,134 @@
+"""The quality gate in Dagster: GX suites as blocking asset checks, then the publish step.
+
+Raw suites check the staging views (the raw layer as parsed), so a broken load stops the run
+before any intermediate table or mart is built. Mart suites check the candidate marts; only
+when all pass does `publish` swap them into `marts`, so BI never sees a failed build.
+(No `from __future__ import annotations`: Dagster reads annotations at definition time.)
+"""
+
+from collections.abc import Iterator
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+    multi_asset_check,
+)
+
+from funnelhouse.expectations.gate import previous_counts, record_count, summary
+from funnelhouse.expectations.publish import CANDIDATE_DATABASE, PUBLISHED_DATABASE, publish
+from funnelhouse.expectations.runner import SuiteOutcome, TableSuite, Validator
+from funnelhouse.expectations.suites import mart_suites, raw_suites
+from funnelhouse.orchestration.resources import WarehouseResource
+
+MARTS = [s.relation.split(".")[1] for s in mart_suites(CANDIDATE_DATABASE)]
+
+
+def _key(suite: TableSuite) -> AssetKey:
+    return AssetKey(suite.relation.split("."))
+
+
+def _specs(suites: list[TableSuite]) -> list[AssetCheckSpec]:
+    return [
+        AssetCheckSpec(
+            name=s.name,
+            asset=_key(s),
+            blocking=True,
+            description=f"{len(s.expectations)} expectations: "
+            + "; ".join(e.description or e.expectation_type for e in s.expectations),
+        )
+        for s in suites
+    ]
+
+
+def _result(outcome: SuiteOutcome) -> AssetCheckResult:
+    failures = {
+        (f.description or f.expectation): {
+            "unexpected": f.unexpected_count,
+            "observed": str(f.observed_value)[:200],
+            "sample": [str(v)[:200] for v in f.sample],
+        }
+        for f in outcome.failures
+    }
+    return AssetCheckResult(
+        asset_key=_key(outcome.suite),
+        check_name=outcome.suite.name,
+        passed=outcome.success,
+        severity=AssetCheckSeverity.ERROR,
+        description=summary(outcome),
+        metadata={
+            "expectations": len(outcome.outcomes),
+            "failed": len(outcome.failures),
+            "failures": MetadataValue.json(failures),
+            "seconds": round(outcome.seconds, 2),
+            "data_docs": MetadataValue.path(str(outcome.docs_path)),
+        },
+    )
+
+
+def _validate(
+    context: AssetCheckExecutionContext, warehouse: WarehouseResource, suites: list[TableSuite]
+) -> Iterator[AssetCheckResult]:
+    selected = {key.name for key in context.selected_asset_check_keys}
+    validator = Validator(warehouse.settings())
+    with warehouse.client() as client:
+        for suite in suites:
+            if suite.name not in selected:
+                continue
+            outcome = validator.validate(suite)
+            if outcome.success and suite.relation.startswith("staging."):
+                record_count(client, suite.relation)
+            if not outcome.success:
+                context.log.error(summary(outcome))
+            yield _result(outcome)
+    context.log.info(f"Data Docs: {validator.docs_dir / 'index.html'}")
+
+
+@multi_asset_check(specs=_specs(raw_suites()), name="raw_suites", can_subset=True)
+def raw_checks(
+    context: AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> Iterator[AssetCheckResult]:
+    with warehouse.client() as client:
+        suites = raw_suites(previous_counts(client))
+    yield from _validate(context, warehouse, suites)
+
+
+@multi_asset_check(specs=_specs(mart_suites(CANDIDATE_DATABASE)), name="mart_suites",
+                   can_subset=True)  # fmt: skip
+def mart_checks(
+    context: AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> Iterator[AssetCheckResult]:
+    yield from _validate(context, warehouse, mart_suites(CANDIDATE_DATABASE))
+
+
+@multi_asset(
+    specs=[
+        AssetSpec(
+            [PUBLISHED_DATABASE, m],
+            deps=[AssetKey([CANDIDATE_DATABASE, m])],
+            group_name="published",
+            description=f"marts.{m}: the validated candidate, swapped in atomically.",
+            kinds={"clickhouse"},
+        )
+        for m in MARTS
+    ],
+    name="publish_marts",
+)
+def publish_marts(
+    context: AssetExecutionContext, warehouse: WarehouseResource
+) -> Iterator[MaterializeResult]:
+    with warehouse.client() as client:
+        done = publish(client, MARTS, cluster=warehouse.settings().cluster)
+        for mart, how in done.items():
+            rows = int(client.command(f"SELECT count() FROM {PUBLISHED_DATABASE}.{mart}"))
+            yield MaterializeResult(
+                asset_key=AssetKey([PUBLISHED_DATABASE, mart]),
+                metadata={"how": how, "rows": rows},
+            )
