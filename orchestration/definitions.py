@@ -10,11 +10,16 @@ from funnelhouse.dbt import DBT_PROJECT_DIR
 from funnelhouse.orchestration.assets.dbt import dbt_marts, dbt_staging
 from funnelhouse.orchestration.assets.ingest import ingest_assets
 from funnelhouse.orchestration.assets.quality import mart_checks, publish_marts, raw_checks
+from funnelhouse.orchestration.jobs import full_refresh, hourly, incremental, nightly
 from funnelhouse.orchestration.resources import WarehouseResource
+from funnelhouse.orchestration.sensors import freshness_sensor, marts_freshness, report_failed_run
 
 defs = Definitions(
     assets=[*ingest_assets(), dbt_staging, dbt_marts, publish_marts],
-    asset_checks=[raw_checks, mart_checks],
+    asset_checks=[raw_checks, mart_checks, *marts_freshness],
+    jobs=[incremental, full_refresh],
+    schedules=[hourly, nightly],
+    sensors=[freshness_sensor, report_failed_run],
     resources={
         "warehouse": WarehouseResource(),
         "dbt": DbtCliResource(

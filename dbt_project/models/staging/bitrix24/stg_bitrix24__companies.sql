@@ -1,9 +1,10 @@
 -- Companies; the INN lives in the company's requisite (RQ_INN), not on the company.
 with inns as (
     select concat('bitrix24:company:', JSONExtractString(payload, 'ENTITY_ID')) as company_id,
-           any(nullIf(JSONExtractString(payload, 'RQ_INN'), '')) as inn
+           any(nullIf(replaceRegexpAll(JSONExtractString(payload, 'RQ_INN'), '[^0-9]', ''), ''))
+               as inn
     from {{ source('bitrix24', 'bitrix24__requisites') }} final
-    where JSONExtractString(payload, 'ENTITY_TYPE_ID') = '4'
+    where JSONExtractString(payload, 'ENTITY_TYPE_ID') = '4' and _is_deleted = 0
     group by company_id
 )
 select

@@ -2,7 +2,7 @@
 select
     concat('onec:', id) as counterparty_id,
     JSONExtractString(payload, 'Description') as counterparty_name,
-    nullIf(trim(JSONExtractString(payload, 'ИНН')), '') as inn,
+    nullIf(replaceRegexpAll(JSONExtractString(payload, 'ИНН'), '[^0-9]', ''), '') as inn,
     JSONExtractString(payload, 'Code') as code,
     _is_deleted = 1 or JSONExtractBool(payload, 'DeletionMark') as is_deleted,
     _cursor as data_version
