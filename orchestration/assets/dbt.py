@@ -48,7 +48,7 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Wareh
 @dbt_assets(
     manifest=MANIFEST,
     project=DBT_PROJECT,
-    select="staging",
+    select="staging resource_type:seed",
     name="dbt_staging",
     dagster_dbt_translator=LayerTranslator(),
 )

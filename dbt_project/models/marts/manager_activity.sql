@@ -1,0 +1,35 @@
+{{ config(engine='MergeTree()', order_by='(period_grain, period_start, manager)') }}
+-- Calls, talk time, meetings, e-mails and tasks per manager and period, and an activity index:
+-- 100 × the manager's points / the company's points in the period (points per activity are
+-- the `activity_points` var), so the managers of a period add up to 100.
+{% set pts = var('activity_points') %}
+with per_manager as (
+    select
+        p.1 as period_grain,
+        p.2 as period_start,
+        a.manager as manager,
+        countIf(a.activity_type = 'call') as calls,
+        countIf(a.activity_type = 'call' and a.is_answered) as answered_calls,
+        sumIf(a.talk_seconds, a.activity_type = 'call') / 60 as talk_minutes,
+        countIf(a.activity_type = 'meeting') as meetings,
+        countIf(a.activity_type = 'email') as emails,
+        countIf(a.activity_type = 'task') as tasks,
+        uniqExactIf(a.deal_id, a.deal_id is not null) as deals_worked
+    from {{ ref('int_activities') }} as a
+    array join {{ period_starts('a.happened_at') }} as p
+    group by period_grain, period_start, manager
+),
+scored as (
+    select *,
+        calls * {{ pts.call }} + talk_minutes * {{ pts.talk_minute }}
+            + meetings * {{ pts.meeting }} + emails * {{ pts.email }} + tasks * {{ pts.task }}
+            as points
+    from per_manager
+)
+select
+    *,
+    {{ safe_div('100 * points', 'sum(points) over (partition by period_grain, period_start)') }}
+        as activity_index,
+    {{ safe_div('100 * points', 'avg(points) over (partition by period_grain, period_start)') }}
+        as activity_vs_average
+from scored
