@@ -1,0 +1,191 @@
+"""Ground truth for tests: what really happened, independent of what the APIs show.
+
+True stage history, true call→deal links, forgotten deals, won dates, missed calls and their
+callbacks, and monthly plans, as DataFrames with system-prefixed ids (`amocrm:123`,
+`bitrix24:45`, `uis:987654`) and UTC timestamps, as METRICS.md names them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from funnelhouse.simulator.company import Company
+from funnelhouse.simulator.company.calls import (
+    KIND_CALLBACK,
+    KIND_DEAL,
+    KIND_POSTSALE,
+    KIND_UNKNOWN,
+)
+from funnelhouse.simulator.company.deals import STAGE_INDEX, STAGE_KIND
+from funnelhouse.simulator.company.directory import (
+    LOSS_REASONS,
+    PIPELINES,
+    PROJECTS,
+    RATINGS,
+    SOURCES,
+)
+
+KIND_NAMES = {
+    KIND_DEAL: "deal",
+    KIND_POSTSALE: "post_sale",
+    KIND_UNKNOWN: "unknown_number",
+    KIND_CALLBACK: "callback",
+}
+
+
+def _utc(ts: np.ndarray) -> pd.Series:
+    s = pd.to_datetime(pd.Series(np.where(ts >= 0, ts, 0)), unit="s", utc=True)
+    return s.where(pd.Series(ts >= 0), pd.NaT)
+
+
+def deal_ids(c: Company) -> np.ndarray:
+    return (c.leads["crm"] + ":" + c.leads["crm_id"].astype(str)).to_numpy()
+
+
+def manager_names(c: Company) -> np.ndarray:
+    return (c.managers["first_name"] + " " + c.managers["last_name"]).to_numpy()
+
+
+def leads(c: Company) -> pd.DataFrame:
+    L = c.leads
+    outcome = np.array(["open", "won", "lost"])[L["outcome"].to_numpy()]
+    reasons = {r[0]: r[1] for r in LOSS_REASONS}
+    return pd.DataFrame(
+        {
+            "deal_id": deal_ids(c),
+            "system": L["crm"],
+            "crm_id": L["crm_id"],
+            "created_at": _utc(L["created_at"].to_numpy()),
+            "pipeline": [PIPELINES[p].name for p in L["pipeline"]],
+            "project": [PROJECTS[p].name for p in L["project"]],
+            "source": [SOURCES[s].name for s in L["source"]],
+            "source_kind": [SOURCES[s].kind for s in L["source"]],
+            "manager": manager_names(c)[L["manager"].to_numpy()],
+            "rating": np.array(RATINGS)[L["rating"].to_numpy()],
+            "client_inn": c.clients["inn"].to_numpy()[L["client"].to_numpy()],
+            "is_repeat_client": L["repeat"],
+            "price": L["price"],
+            "outcome": outcome,
+            "closed_at": _utc(L["closed_at"].to_numpy()),
+            "won_at": _utc(np.where(outcome == "won", L["closed_at"].to_numpy(), -1)),
+            "loss_reason": [reasons.get(int(r)) for r in L["loss_reason"]],
+            "is_forgotten": L["forgotten_at"].to_numpy() >= 0,
+            "last_activity_at": _utc(L["forgotten_at"].to_numpy()),
+            "is_deleted": L["deleted_at"].to_numpy() >= 0,
+            "deleted_at": _utc(L["deleted_at"].to_numpy()),
+        }
+    )
+
+
+def stage_history(c: Company) -> pd.DataFrame:
+    """Half-open intervals [valid_from, valid_to); the open one has valid_to = NaT."""
+    ev = c.events
+    lead = ev["lead"].to_numpy()
+    at = ev["at"].to_numpy()
+    same = np.r_[lead[1:] == lead[:-1], False]
+    to = np.where(same, np.r_[at[1:], -1], -1)
+    stage = ev["stage"].to_numpy()
+    return pd.DataFrame(
+        {
+            "deal_id": deal_ids(c)[lead],
+            "pipeline": [PIPELINES[STAGE_INDEX[s][0]].name for s in stage],
+            "stage_id": [
+                str(PIPELINES[STAGE_INDEX[s][0]].stages[STAGE_INDEX[s][1]].id) for s in stage
+            ],
+            "stage_name": [
+                PIPELINES[STAGE_INDEX[s][0]].stages[STAGE_INDEX[s][1]].name for s in stage
+            ],
+            "stage_kind": STAGE_KIND[stage],
+            "valid_from": _utc(at),
+            "valid_to": _utc(to),
+        }
+    )
+
+
+def calls(c: Company) -> pd.DataFrame:
+    """Every call with its true deal (None for calls from numbers the CRM does not know)."""
+    k = c.calls
+    lead = k["lead"].to_numpy()
+    ids = deal_ids(c)
+    cb = k["callback_of"].to_numpy()
+    uis = k["uis_id"].to_numpy()
+    return pd.DataFrame(
+        {
+            "call_id": "uis:" + k["uis_id"].astype(str),
+            "uis_id": uis,
+            "deal_id": np.where(lead >= 0, ids[np.maximum(lead, 0)], None),
+            "kind": [KIND_NAMES[int(x)] for x in k["kind"]],
+            "direction": np.where(k["inbound"], "in", "out"),
+            "answered": k["answered"],
+            "start_at": _utc(k["start"].to_numpy()),
+            "talk_seconds": k["talk"],
+            "wait_seconds": k["wait"],
+            "manager": manager_names(c)[k["manager"].to_numpy()],
+            "callback_of": np.where(cb >= 0, uis[np.maximum(cb, 0)], -1),
+            "in_crm": k["crm_linked"],
+        }
+    )
+
+
+def missed_calls(c: Company) -> pd.DataFrame:
+    """Missed inbound calls, and the callback that answered each (if any)."""
+    k = c.calls
+    missed = np.flatnonzero(k["inbound"].to_numpy() & ~k["answered"].to_numpy())
+    cb_rows = np.flatnonzero(k["callback_of"].to_numpy() >= 0)
+    cb_of = pd.Series(cb_rows, index=k["callback_of"].to_numpy()[cb_rows])
+    cb = cb_of.reindex(missed).fillna(-1).astype(np.int64).to_numpy()
+    has = cb >= 0
+    start = k["start"].to_numpy()
+    return pd.DataFrame(
+        {
+            "call_id": "uis:" + k["uis_id"].to_numpy()[missed].astype(str),
+            "start_at": _utc(start[missed]),
+            "callback_call_id": np.where(
+                has, "uis:" + k["uis_id"].to_numpy()[np.maximum(cb, 0)].astype(str), None
+            ),
+            "callback_delay_seconds": np.where(has, start[np.maximum(cb, 0)] - start[missed], -1),
+            "callback_answered": np.where(has, k["answered"].to_numpy()[np.maximum(cb, 0)], False),
+        }
+    )
+
+
+def plans(c: Company) -> pd.DataFrame:
+    p = c.plans
+    return pd.DataFrame(
+        {
+            "manager": manager_names(c)[p["manager"].to_numpy()],
+            "system": c.managers["crm"].to_numpy()[p["manager"].to_numpy()],
+            "month": p["month"],
+            "plan_revenue": p["plan_revenue"],
+            "plan_deals": p["plan_deals"],
+        }
+    )
+
+
+TABLES = {
+    "leads": leads,
+    "stage_history": stage_history,
+    "calls": calls,
+    "missed_calls": missed_calls,
+    "plans": plans,
+}
+
+
+def truth(c: Company) -> dict[str, pd.DataFrame]:
+    return {name: fn(c) for name, fn in TABLES.items()}
+
+
+def write_truth(c: Company, out: Path, fmt: str = "parquet") -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, frame in truth(c).items():
+        path = out / f"{name}.{fmt}"
+        if fmt == "parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            frame.to_csv(path, index=False)
+        paths[name] = path
+    return paths
