@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from funnelhouse.dbt import run_dbt
+from funnelhouse.dbt import DBT_PROJECT_DIR, run_dbt
 from funnelhouse.ingest.raw import RawRecord, RawStore
 from funnelhouse.ingest.sources import SOURCES
 from funnelhouse.warehouse.client import get_client
@@ -32,5 +32,5 @@ def load(store: RawStore, table: str, records: list[dict], id_key: str, cursor_k
     store.write(source, stream, table, rows, "golden")
 
 
-def dbt_build(warehouse, *args: str) -> None:
-    run_dbt("build", "--exclude", "smoke", *args, settings=warehouse)
+def dbt_build(warehouse, *args: str, project_dir=DBT_PROJECT_DIR) -> None:
+    run_dbt("build", "--exclude", "smoke", *args, settings=warehouse, project_dir=project_dir)

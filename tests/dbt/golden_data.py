@@ -21,6 +21,11 @@ Calls (UIS):
   C5 01-14 12:00 in 300 s   client phone of L2 (open then) → Квалификация
   C6 02-20 10:00 out 200 s  note on L3 → Квалификация
   C7 02-02 10:00 in 100 s   Bitrix24 call activity on B1 → NEW
+  C8 04-13 12:00 out 60 s   note on L11 (keeps L11 from being forgotten)
+  C9 01-16 20:30 out 30 s   calls C4's number back after 30 minutes → (no deal)
+Also: a meeting task of Борис on L4 (02-04 10:00); amoCRM company 3001 (INN 7707083893) on L1;
+1C counterparties K1 (that INN), K2, K3 with sales, a payment, a deleted and an unposted sale;
+plans for Анна and Борис in January.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ def local(text: str) -> str:
 
 
 def _lead(lid, created, user, source, project, rating, price, status, contacts=(), deleted=False,
-          closed=None):  # fmt: skip
+          closed=None, company=None):  # fmt: skip
     fields = [("Источник", source), ("Проект", project)]
     if rating:
         fields.append(("Рейтинг клиента", rating))
@@ -63,14 +68,16 @@ def _lead(lid, created, user, source, project, rating, price, status, contacts=(
              "values": [{"value": v}]}
             for i, (n, v) in enumerate(fields, start=100)
         ],
-        "_embedded": {"tags": [], "companies": [],
+        "_embedded": {"tags": [], "companies": [{"id": company}] if company else [],
                       "contacts": [{"id": c, "is_main": True} for c in contacts],
                       "loss_reason": [{"id": 4521, "name": "Дорого"}] if status == 143 else []},
     }  # fmt: skip
 
 
 LEADS = [
-    _lead(1, "01-05T10:00", 501, "Сайт", "A", "AA", 100_000, 142, closed="01-10T12:00"),
+    _lead(
+        1, "01-05T10:00", 501, "Сайт", "A", "AA", 100_000, 142, closed="01-10T12:00", company=3001
+    ),
     _lead(
         2, "01-12T09:00", 501, "Сайт", "A", "BB", 50_000, 143, contacts=[9002], closed="01-20T09:00"
     ),
@@ -120,6 +127,7 @@ def _note(nid, lead, call_id, at, kind):
 
 
 NOTES = [
+    _note(5, 11, 1008, "04-13T12:01", "call_out"),
     _note(1, 1, 1001, "01-05T09:31", "call_out"),
     _note(2, 1, 1002, "01-06T15:01", "call_in"),
     _note(3, 1, 1003, "01-15T10:01", "call_out"),
@@ -144,7 +152,62 @@ CALLS = [
     _call(1005, "01-14T12:00", "in", 300, PHONE_L2),
     _call(1006, "02-20T10:00", "out", 200, "79990000003"),
     _call(1007, "02-02T10:00", "in", 100, "79990000007"),
+    _call(1008, "04-13T12:00", "out", 60, "79990000011"),
+    _call(1009, "01-16T20:30", "out", 30, "79995550000"),
 ]
+
+COMPANIES = [{"id": 3001, "name": "ООО Ромашка", "custom_fields_values": [
+    {"field_id": 7, "field_name": "ИНН", "field_code": None, "field_type": "text",
+     "values": [{"value": "7707083893"}]}]}]  # fmt: skip
+TASKS = [
+    {
+        "id": 1,
+        "responsible_user_id": 502,
+        "entity_type": "leads",
+        "entity_id": 4,
+        "task_type_id": 2,
+        "is_completed": True,
+        "text": "Встреча",
+        "created_at": ts("02-04T10:00"),
+        "updated_at": ts("02-04T10:00"),
+        "complete_till": ts("02-04T12:00"),
+    }
+]
+
+K1, K2, K3 = (f"0000000{i}-0000-0000-0000-000000000000" for i in (1, 2, 3))
+COUNTERPARTIES = [
+    {"Ref_Key": K1, "DataVersion": "AAA=", "DeletionMark": False, "IsFolder": False,
+     "Description": "ООО Ромашка", "ИНН": "7707083893", "Code": "01"},
+    {"Ref_Key": K2, "DataVersion": "AAA=", "DeletionMark": False, "IsFolder": False,
+     "Description": "ООО Лютик", "ИНН": "7707000002", "Code": "02"},
+    {"Ref_Key": K3, "DataVersion": "AAA=", "DeletionMark": False, "IsFolder": False,
+     "Description": "ИП Василёк", "ИНН": "770700000399", "Code": "03"},
+]  # fmt: skip
+
+
+def _doc(n, date, who, amount, posted=True, deleted=False):
+    return {"Ref_Key": f"d000000{n}-0000-0000-0000-000000000000", "DataVersion": "AAA=",
+            "DeletionMark": deleted, "Number": f"00-{n}", "Date": f"{date}T00:00:00",
+            "Posted": posted, "Контрагент_Key": who,
+            "ДоговорКонтрагента_Key": "00000000-0000-0000-0000-000000000000",
+            "СуммаДокумента": amount}  # fmt: skip
+
+
+SALES = [
+    _doc(1, "2026-01-20", K1, 100_000),
+    _doc(2, "2026-02-15", K1, 50_000),
+    _doc(3, "2025-06-10", K2, 10_000),
+    _doc(4, "2026-01-05", K2, 20_000),
+    _doc(5, "2025-10-01", K3, 5_000),
+    _doc(6, "2026-02-20", K1, 999_999, deleted=True),
+    _doc(7, "2026-02-21", K1, 1, posted=False),
+]
+PAYMENTS = [_doc(8, "2026-01-25", K1, 100_000)]
+PLANS = (
+    "Менеджер,Месяц,План выручки,План сделок\n"
+    'Анна Петрова,01.2026,"150 000",2\n'
+    'Борис Орлов,01.2026,"300 000",1\n'
+)
 
 B24_DEALS = [{
     "ID": "1", "TITLE": "B1", "CATEGORY_ID": "0", "STAGE_ID": "WON", "STAGE_SEMANTIC_ID": "S",

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+import shutil
+
+from funnelhouse.dbt import DBT_PROJECT_DIR
 from tests.dbt import golden_data as g
 from tests.dbt.conftest import dbt_build, load, reset_pipeline
 
 
 @pytest.fixture(scope="module")
-def marts(warehouse):
+def marts(warehouse, tmp_path_factory):
     store = reset_pipeline(warehouse)
+    project = tmp_path_factory.mktemp("dbt") / "project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    (project / "seeds" / "manager_plans.csv").write_text(g.PLANS)
     load(store, "amocrm__leads", g.LEADS, "id", "updated_at", lambda r: r["is_deleted"])
     load(store, "amocrm__status_changes", g.EVENTS, "id", "created_at")
     load(store, "amocrm__pipelines", g.PIPELINES, "id")
@@ -25,7 +31,12 @@ def marts(warehouse):
     load(store, "bitrix24__users", g.B24_USERS, "ID")
     load(store, "bitrix24__calls", g.B24_CALLS, "ID", "ID")
     load(store, "bitrix24__activities", g.B24_ACTIVITIES, "ID")
-    dbt_build(warehouse, "--vars", f'{{"as_of": "{g.AS_OF}"}}')
+    load(store, "amocrm__companies", g.COMPANIES, "id")
+    load(store, "amocrm__tasks", g.TASKS, "id", "updated_at")
+    load(store, "onec__counterparties", g.COUNTERPARTIES, "Ref_Key", "DataVersion")
+    load(store, "onec__sales", g.SALES, "Ref_Key", "DataVersion")
+    load(store, "onec__payments", g.PAYMENTS, "Ref_Key", "DataVersion")
+    dbt_build(warehouse, "--vars", f'{{"as_of": "{g.AS_OF}"}}', project_dir=project)
 
     def query(sql: str) -> list[tuple]:
         return store.client.query(sql).result_rows
@@ -106,7 +117,7 @@ def test_call_load_by_stage(marts):
         "ORDER BY pipeline, stage"
     )
     assert rows == [
-        ("(none)", "(no deal)", 1, 1, 0, 0, 1, 0, 0),  # C4: unknown number, missed
+        ("(none)", "(no deal)", 2, 1, 1, 1, 1, 30, 0),  # C4 missed, C9 the callback
         ("Продажи", "before deal", 1, 0, 1, 1, 0, 60, 1),  # C1, half an hour before L1
         ("Продажи", "Квалификация", 2, 2, 0, 2, 0, 420, 2),  # C2 (note), C5 (L2's phone)
         ("Продажи", "Успешно реализовано", 1, 0, 1, 1, 0, 90, 1),  # C3 after L1's win
@@ -127,7 +138,123 @@ def test_call_proportions(marts):
         "AND segment_type = 'source' ORDER BY segment_value"
     )
     assert rows == [
-        ("unknown", 1, 0, 0.2, 0, 0, 0, 0, 0, None, None),
-        ("Сайт", 4, 9.5, 0.8, 1.0, 2, 1, 100_000, 1.0, 0.5, 1.0),
+        ("unknown", 2, 0.5, pytest.approx(2 / 6), pytest.approx(0.05), 0, 0, 0, 0, None, None),
+        (
+            "Сайт",
+            4,
+            9.5,
+            pytest.approx(4 / 6),
+            pytest.approx(0.95),
+            2,
+            1,
+            100_000,
+            1.0,
+            0.5,
+            pytest.approx(0.95),
+        ),
         ("Холодный обзвон", 0, 0, 0, 0, 1, 0, 0, 0, 0.0, None),
+    ]
+
+
+def test_manager_activity(marts):
+    rows = marts(
+        "SELECT toString(period_start), manager, calls, talk_minutes, meetings, points, "
+        "activity_index FROM marts_candidate.manager_activity WHERE period_grain = 'month' "
+        "AND period_start IN ('2026-01-01', '2026-02-01') ORDER BY period_start, manager"
+    )
+    approx = pytest.approx
+    assert rows == [
+        # January: Анна answered C1-C3, C5, C9 (10 talk minutes); C4 was missed by nobody.
+        ("2026-01-01", "unknown", 1, 0, 0, 1, approx(12.5)),
+        ("2026-01-01", "Анна Петрова", 5, approx(10), 0, approx(7), approx(87.5)),
+        # February: Борис met L4's client (5 points), Анна had C6 and C7 (2 + 5 min × 0.2).
+        ("2026-02-01", "Анна Петрова", 2, approx(5), 0, approx(3), approx(37.5)),
+        ("2026-02-01", "Борис Орлов", 0, 0, 1, approx(5), approx(62.5)),
+    ]
+
+
+def test_forgotten_deals(marts):
+    rows = marts(
+        "SELECT deal_id, kind, stage, round(idle_days, 2), is_forgotten, amount_at_stake "
+        "FROM marts_candidate.forgotten_deals ORDER BY deal_id"
+    )
+    assert rows == [
+        # as_of is 04-15 00:00 UTC; 10:00 Moscow time is 07:00 UTC.
+        ("amocrm:10", "lead", "Новая", 41.71, True, 1000),  # created 03-04 10:00 MSK
+        ("amocrm:11", "lead", "Новая", 1.62, False, 1000),  # 1 d 15 h since the 04-13 call
+        ("amocrm:4", "lead", "Новая", 69.71, True, 80_000),  # last touch: the 02-04 meeting
+        ("amocrm:5", "deal", "Квалификация", 62.71, True, 30_000),  # moved on 02-11 10:00
+        ("amocrm:8", "lead", "Новая", 43.71, True, 1000),
+        ("amocrm:9", "lead", "Новая", 42.71, True, 1000),
+    ]
+
+
+def test_missed_calls(marts):
+    rows = marts(
+        "SELECT call_id, hour, weekday, is_weekend, is_evening, called_back, callback_minutes, "
+        "callback_by FROM marts_candidate.missed_calls"
+    )
+    # C4 rang on Friday 2026-01-16 at 20:00 Moscow time; C9 called back 30 minutes later.
+    assert rows == [("uis:1004", 20, 5, False, True, True, 30.0, "Анна Петрова")]
+
+
+def test_stage_velocity(marts):
+    rows = marts(
+        "SELECT deals_entered, deals_left, moved_to_won, moved_to_lost, moved_forward, "
+        "round(avg_days_in_stage, 4), median_days_in_stage, stage_conversion "
+        "FROM marts_candidate.stage_velocity WHERE pipeline = 'Продажи' "
+        "AND stage = 'Квалификация' AND period_start = '2026-01-01'"
+    )
+    # L1 stayed 4 d 2 h, L2 7 d (then lost), L3 39 d 1 h (then won).
+    avg = round((4 + 2 / 24 + 7 + 39 + 1 / 24) / 3, 4)
+    assert rows == [(3, 3, 2, 1, 0, avg, 7.0, pytest.approx(2 / 3))]
+    cycle = marts(
+        "SELECT toString(period_start), deals_entered, avg_days_in_stage FROM "
+        "marts_candidate.stage_velocity WHERE stage = '(cycle to won)' AND pipeline = 'Продажи' "
+        "ORDER BY period_start"
+    )
+    assert cycle == [
+        ("2026-01-01", 1, pytest.approx(5 + 2 / 24)),  # L1
+        ("2026-02-01", 1, pytest.approx(1.0)),  # L6
+        ("2026-03-01", 1, pytest.approx(40 + 1 / 24)),  # L3
+    ]
+
+
+def test_loss_reasons(marts):
+    rows = marts(
+        "SELECT toString(period_start), pipeline, lost_at_stage, loss_reason, manager, "
+        "lost_deals, lost_amount FROM marts_candidate.loss_reasons"
+    )
+    assert rows == [("2026-01-01", "Продажи", "Квалификация", "Дорого", "Анна Петрова", 1, 50_000)]
+
+
+def test_plan_fact(marts):
+    rows = marts(
+        "SELECT manager, toString(period_start), plan_revenue, plan_deals, won_revenue, "
+        "won_deals, revenue_done, deals_done FROM marts_candidate.plan_fact "
+        "ORDER BY period_start, manager"
+    )
+    assert rows == [
+        ("Анна Петрова", "2026-01-01", 150_000, 2, 100_000, 1, pytest.approx(2 / 3), 0.5),
+        ("Борис Орлов", "2026-01-01", 300_000, 1, 0, 0, 0.0, 0.0),
+        ("Борис Орлов", "2026-02-01", None, None, 60_000, 1, None, None),  # L6, no plan
+        ("Вера Смирнова", "2026-02-01", None, None, 70_000, 1, None, None),  # B1
+        ("Борис Орлов", "2026-03-01", None, None, 200_000, 1, None, None),  # L3
+    ]
+
+
+def test_customer_revenue(marts):
+    rows = marts(
+        "SELECT customer_name, toString(period_start), sales_amount, payments_amount, "
+        "customer_status, round(days_won_to_payment, 3), is_churned, crm_company_id "
+        "FROM marts_candidate.customer_revenue ORDER BY customer_name, period_start"
+    )
+    # L1 (company 3001, INN of K1) was won on 01-10 09:00 UTC; K1 paid on 01-25 00:00 MSK.
+    to_money = round(14 + 12 / 24, 3)
+    assert rows == [
+        ("ИП Василёк", "2025-10-01", 5_000, 0, "new", None, True, None),
+        ("ООО Лютик", "2025-06-01", 10_000, 0, "new", None, False, None),
+        ("ООО Лютик", "2026-01-01", 20_000, 0, "reactivated", None, False, None),
+        ("ООО Ромашка", "2026-01-01", 100_000, 100_000, "new", to_money, False, "amocrm:3001"),
+        ("ООО Ромашка", "2026-02-01", 50_000, 0, "repeat", to_money, False, "amocrm:3001"),
     ]
