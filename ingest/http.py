@@ -128,7 +128,7 @@ class HttpSource:
     max_attempts: int = 8
     max_retry_seconds: float = 600.0
     backoff_base: float = 0.5
-    backoff_max: float = 60.0
+    backoff_max: float = 60.0  # also caps how long an API's own "come back in N s" is honoured
     classify: Callable[[requests.Response], None] | None = None
     stats: CallStats = field(default_factory=CallStats)
 
@@ -199,6 +199,7 @@ class HttpSource:
         hinted = getattr(exc, "retry_after", None)
         backoff = min(self.backoff_max, self.backoff_base * 2 ** (state.attempt_number - 1))
         if hinted is not None:
+            hinted = min(hinted, self.backoff_max)
             self.rate.penalise(hinted)
             return hinted
         return backoff

@@ -89,11 +89,23 @@ def _scan(
         skip += len(rows)
 
 
-def _record(row: dict) -> RawRecord:
-    key = row.get("Ref_Key")
-    if not key:
-        raise SourceError(SOURCE, "?", "a row without Ref_Key", record=str(row)[:120])
-    return RawRecord.from_json(row, key, row.get("DataVersion"), bool(row.get("DeletionMark")))
+def _record(stream: str, row: dict) -> RawRecord:
+    return RawRecord.from_json(
+        row, row["Ref_Key"], row.get("DataVersion"), bool(row.get("DeletionMark"))
+    )
+
+
+def _require_keys(stream: str, entity: str, rows: list[dict]) -> None:
+    """1C objects always have a Ref_Key; without one there is nothing to track or fetch."""
+    for row in rows:
+        if not row.get("Ref_Key"):
+            raise SourceError(
+                SOURCE, stream,
+                f"{entity} returned an object without Ref_Key (expected a GUID); nothing was "
+                "written for this stream and its cursor has not moved. Check the OData "
+                "publication of this entity in 1C.",
+                record=f"Number={row.get('Number')!r} Code={row.get('Code')!r}",
+            )  # fmt: skip
 
 
 def extractor(name: str, settings: OneCSettings, http: HttpSource, store: RawStore) -> Extractor:
@@ -115,11 +127,14 @@ def extractor(name: str, settings: OneCSettings, http: HttpSource, store: RawSto
         if len(changed) > FULL_FETCH_SHARE * max(len(scanned), 1):
             wanted = set(changed)
             for rows in _scan(http, name, entity, None, settings.page_size):
-                yield [_record(r) for r in rows if r.get("Ref_Key") in wanted]
+                _require_keys(name, entity, rows)
+                yield [_record(name, r) for r in rows if r.get("Ref_Key") in wanted]
         else:
             for keys in chunked(changed, KEYS_PER_FILTER):
                 flt = " or ".join(f"Ref_Key eq guid'{k}'" for k in keys)
-                yield [_record(r) for r in _get(http, name, entity, {"$filter": flt})]
+                rows = _get(http, name, entity, {"$filter": flt})
+                _require_keys(name, entity, rows)
+                yield [_record(name, r) for r in rows]
         gone = [k for k, v in stored.items() if k not in scanned and v != "(deleted)"]
         state.extra["keys_gone"] = len(gone)
         if gone:

@@ -90,10 +90,10 @@ def _rpc(http: HttpSource, token: str, method: str, params: dict[str, Any]) -> d
             data = error.get("data") or {}
             limits = (data.get("metadata") or {}).get("limits") or {}
             if error.get("code") == -32029:
-                wait = float(limits.get("minute_reset") or 5)
+                wait = min(float(limits.get("minute_reset") or 5), http.backoff_max)
                 http.stats.retries += 1
                 http.rate.penalise(wait)
-                time.sleep(min(wait, 60))
+                time.sleep(wait)
                 continue
             raise SourceError(
                 SOURCE, "calls",
@@ -103,7 +103,7 @@ def _rpc(http: HttpSource, token: str, method: str, params: dict[str, Any]) -> d
         result = body.get("result") or {}
         limits = (result.get("metadata") or {}).get("limits") or {}
         if limits.get("minute_remaining") is not None and int(limits["minute_remaining"]) <= 1:
-            http.rate.penalise(float(limits.get("minute_reset") or 1))
+            http.rate.penalise(min(float(limits.get("minute_reset") or 1), http.backoff_max))
         return result
     raise SourceError(SOURCE, "calls", f"{method}: the minute limit never recovered")
 

@@ -55,3 +55,13 @@
 {% macro from_iso(json, key) -%}
     toTimeZone(parseDateTime64BestEffortOrNull(nullIf(JSONExtractString({{ json }}, '{{ key }}'), ''), 3), 'UTC')
 {%- endmacro %}
+
+{#- A number that may arrive as a JSON number or as a numeric string (sources retype fields:
+    Bitrix24 sends numbers as strings, amoCRM integrations write "120", 1C Int64 is a string). -#}
+{% macro json_float(json, key) -%}
+    toFloat64OrNull(trim(BOTH '"' FROM JSONExtractRaw({{ json }}, {{ key }})))
+{%- endmacro %}
+
+{% macro json_int(json, key) -%}
+    toInt64OrNull(trim(BOTH '"' FROM JSONExtractRaw({{ json }}, {{ key }})))
+{%- endmacro %}

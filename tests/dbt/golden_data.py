@@ -149,7 +149,7 @@ CALLS = [
     _call(1002, "01-06T15:00", "in", 120, "79990000001"),
     _call(1003, "01-15T10:00", "out", 90, "79990000001"),
     _call(1004, "01-16T20:00", "in", 0, "79995550000"),
-    _call(1005, "01-14T12:00", "in", 300, PHONE_L2),
+    dict(_call(1005, "01-14T12:00", "in", 300, PHONE_L2), talk_duration="300"),  # retyped
     _call(1006, "02-20T10:00", "out", 200, "79990000003"),
     _call(1007, "02-02T10:00", "in", 100, "79990000007"),
     _call(1008, "04-13T12:00", "out", 60, "79990000011"),
@@ -211,7 +211,7 @@ PLANS = (
 
 B24_DEALS = [{
     "ID": "1", "TITLE": "B1", "CATEGORY_ID": "0", "STAGE_ID": "WON", "STAGE_SEMANTIC_ID": "S",
-    "OPPORTUNITY": "70000.00", "CURRENCY_ID": "RUB", "ASSIGNED_BY_ID": "1", "SOURCE_ID": "WEB",
+    "OPPORTUNITY": 70000.0, "CURRENCY_ID": "RUB", "ASSIGNED_BY_ID": "1", "SOURCE_ID": "WEB",
     "DATE_CREATE": "2026-02-01T11:00:00+02:00", "DATE_MODIFY": "2026-02-05T11:00:00+02:00",
     "CLOSEDATE": "2026-03-31T00:00:00+02:00", "CLOSED": "Y", "COMPANY_ID": "0", "CONTACT_ID": "0",
     "UF_CRM_PROJECT": "C", "UF_CRM_RATING": "AA",

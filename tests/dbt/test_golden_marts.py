@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 import shutil
+
+import pytest
 
 from funnelhouse.dbt import DBT_PROJECT_DIR
 from tests.dbt import golden_data as g

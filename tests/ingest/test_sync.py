@@ -34,10 +34,12 @@ def expected(company, clock) -> dict[tuple[str, str], dict[str, object]]:
     return out
 
 
-def loaded(store) -> dict[tuple[str, str], dict[str, object]]:
+def loaded(store, only=None) -> dict[tuple[str, str], dict[str, object]]:
     out = {}
     for source in SOURCES.values():
         for name, stream in source.streams.items():
+            if only is not None and (source.name, name) not in only:
+                continue
             rows = store.client.query(
                 f"SELECT id, payload FROM {store.database}.{stream.table} FINAL"
             ).result_rows

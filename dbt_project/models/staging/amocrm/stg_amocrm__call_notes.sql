@@ -5,7 +5,7 @@ select
     concat('amocrm:', toString(JSONExtractUInt(payload, 'entity_id'))) as deal_id,
     JSONExtractString(payload, 'params', 'uniq') as telephony_call_id,
     if(JSONExtractString(payload, 'note_type') = 'call_in', 'in', 'out') as direction,
-    toInt64OrZero(trim(BOTH '"' FROM JSONExtractRaw(payload, 'params', 'duration'))) as duration_seconds,
+    ifNull({{ json_int('payload', "'params', 'duration'") }}, 0) as duration_seconds,
     JSONExtractInt(payload, 'params', 'call_status') as call_status,
     {{ normalize_phone("JSONExtractString(payload, 'params', 'phone')") }} as client_phone,
     assumeNotNull({{ from_unix('payload', 'created_at') }}) as created_at,

@@ -8,7 +8,7 @@ select
     assumeNotNull({{ from_unix('payload', 'created_at') }}) as created_at,
     {{ from_unix('payload', 'updated_at') }} as updated_at,
     {{ from_unix('payload', 'closed_at') }} as closed_at,
-    toFloat64(JSONExtractFloat(payload, 'price')) as amount,
+    ifNull({{ json_float('payload', "'price'") }}, 0) as amount,
     toString(JSONExtractUInt(payload, 'pipeline_id')) as pipeline_id,
     concat('amocrm:', pipeline_id, ':', toString(JSONExtractUInt(payload, 'status_id'))) as stage_key,
     concat('amocrm:', toString(JSONExtractUInt(payload, 'responsible_user_id'))) as manager_id,

@@ -6,7 +6,7 @@ select
     coalesce(nullIf(JSONExtractString(payload, 'EXTERNAL_CALL_ID'), ''),
              JSONExtractString(payload, 'CALL_ID')) as telephony_call_id,
     toUInt8OrZero(JSONExtractString(payload, 'CALL_TYPE')) as call_type,
-    toInt64OrZero(JSONExtractString(payload, 'CALL_DURATION')) as duration_seconds,
+    ifNull({{ json_int('payload', "'CALL_DURATION'") }}, 0) as duration_seconds,
     assumeNotNull({{ from_iso('payload', 'CALL_START_DATE') }}) as started_at,
     JSONExtractString(payload, 'CALL_FAILED_CODE') as failed_code,
     {{ normalize_phone("JSONExtractString(payload, 'PHONE_NUMBER')") }} as client_phone,

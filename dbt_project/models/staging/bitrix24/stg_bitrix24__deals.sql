@@ -11,7 +11,7 @@ select
     assumeNotNull({{ from_iso('d.payload', 'DATE_CREATE') }}) as created_at,
     {{ from_iso('d.payload', 'DATE_MODIFY') }} as updated_at,
     CAST(NULL AS Nullable(DateTime64(3, 'UTC'))) as closed_at,
-    toFloat64OrZero(JSONExtractString(d.payload, 'OPPORTUNITY')) as amount,
+    ifNull({{ json_float('d.payload', "'OPPORTUNITY'") }}, 0) as amount,
     JSONExtractString(d.payload, 'CATEGORY_ID') as pipeline_id,
     concat('bitrix24:', JSONExtractString(d.payload, 'STAGE_ID')) as stage_key,
     concat('bitrix24:', JSONExtractString(d.payload, 'ASSIGNED_BY_ID')) as manager_id,

@@ -3,7 +3,7 @@ select
     JSONExtractString(payload, 'ENTITY_ID') as entity_id,
     JSONExtractString(payload, 'STATUS_ID') as status_id,
     JSONExtractString(payload, 'NAME') as name,
-    toInt64OrZero(trim(BOTH '"' FROM JSONExtractRaw(payload, 'SORT'))) as sort,
+    ifNull({{ json_int('payload', "'SORT'") }}, 0) as sort,
     JSONExtractString(payload, 'SEMANTICS') as semantics,
     JSONExtractString(payload, 'EXTRA', 'SEMANTICS') as extra_semantics,
     JSONExtractRaw(payload, 'CATEGORY_ID') as category_raw

@@ -7,7 +7,7 @@ select
     {{ onec_date('payload', 'Date') }} as document_at,
     {{ onec_ref('payload', 'Контрагент_Key') }} as counterparty_id,
     {{ onec_ref('payload', 'ДоговорКонтрагента_Key') }} as contract_id,
-    JSONExtractFloat(payload, 'СуммаДокумента') as amount,
+    ifNull({{ json_float('payload', "'СуммаДокумента'") }}, 0) as amount,
     JSONExtractBool(payload, 'Posted') as is_posted,
     _is_deleted = 1 or JSONExtractBool(payload, 'DeletionMark') as is_deleted,
     _cursor as data_version,
