@@ -17,6 +17,7 @@ from typing import Any
 import great_expectations as gx
 from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.core.expectation_suite import ExpectationSuite
+from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations import Expectation
 
 from funnelhouse.warehouse.settings import WarehouseSettings
@@ -93,6 +94,10 @@ class Validator:
     def __init__(self, settings: WarehouseSettings, docs_dir: Path | None = None):
         self.docs_dir = docs_dir or settings.data_dir / "data_docs"
         self.context = gx.get_context(mode="ephemeral")
+        # Runs log to Dagster; per-metric progress bars would only flood the console.
+        self.context.variables.progress_bars = ProgressBarsConfig(
+            globally=False, metric_calculations=False
+        )
         self.context.add_data_docs_site(
             site_name="funnelhouse",
             site_config={

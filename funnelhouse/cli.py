@@ -21,14 +21,17 @@ app.add_typer(ingest_app, name="ingest")
 
 @app.command()
 def demo(
+    seed: int = typer.Option(42, help="Seed of the simulated company"),
+    scale: float = typer.Option(0.5, help="Size: 1 ≈ 10 000 leads and 100 000 calls"),
+    rate_multiplier: float = typer.Option(10.0, help="Multiply the APIs' rate limits"),
     keep_running: bool = typer.Option(False, help="Leave the warehouse running afterwards."),
 ) -> None:
-    """Run the pipeline on the embedded default and print the key marts."""
+    """Run the whole pipeline on simulated sources and the embedded warehouse; print marts."""
     from funnelhouse.dbt import DbtFailed
     from funnelhouse.demo import demo as run_demo
 
     try:
-        run_demo(get_settings(), keep_running=keep_running)
+        run_demo(get_settings(), seed, scale, rate_multiplier, keep_running)
     except (DbtFailed, RuntimeError) as exc:
         typer.secho(f"demo failed: {exc}", fg="red", err=True)
         raise typer.Exit(1) from None
@@ -46,6 +49,19 @@ def query(sql: str = typer.Argument(..., help="SQL to run on the configured ware
     except ClickHouseError as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1) from None
+
+
+@app.command()
+def run(job: str = typer.Option("incremental", help="incremental or full_refresh")) -> None:
+    """Run a pipeline job once against the configured warehouse and sources."""
+    from funnelhouse.orchestration.run import JobFailed, run_job
+
+    try:
+        result = run_job(job, get_settings())
+    except JobFailed as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"job {job} succeeded (run {result.run_id})")
 
 
 @app.command()

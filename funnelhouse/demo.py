@@ -1,21 +1,83 @@
-"""`funnelhouse demo`: the whole path on the embedded default, end to end.
+"""`funnelhouse demo`: the whole pipeline on the embedded default, end to end, then the marts.
 
-Foundation stage: start the warehouse, insert rows through clickhouse-connect, build a dbt model
-over them, and print it. The real pipeline (sources, ingest, marts, gate) replaces the middle.
+Starts the embedded warehouse and the emulated sources of a simulated company, runs the
+`incremental` Dagster job in process (ingest → staging → raw gate → marts → mart gate →
+publish), prints the key marts, and stops what it started.
 """
 
 from __future__ import annotations
 
-import pandas as pd
+import os
+import time
+from contextlib import ExitStack
+
 from rich.console import Console
 from rich.table import Table
 
-from funnelhouse.dbt import run_dbt
 from funnelhouse.warehouse.client import get_client
 from funnelhouse.warehouse.embedded import process
 from funnelhouse.warehouse.settings import WarehouseSettings
 
-console = Console()
+# Wide enough for the mart tables when the output is a log or a CI console, not a terminal.
+console = Console(width=None if Console().is_terminal else 150)
+
+# Documented client rates, multiplied with the emulators' so the demo does not take an hour.
+_CLIENT_RATES = {"AMOCRM_RATE_PER_SECOND": 7.0, "BITRIX24_RATE_PER_SECOND": 2.0,
+                 "UIS_RATE_PER_SECOND": 1.5, "ONEC_RATE_PER_SECOND": 10.0}  # fmt: skip
+
+KEY_MARTS = [
+    ("Gross vs cohort conversion by month (all leads)",
+     "SELECT toString(g.period_start) AS month, g.leads_created AS leads, g.deals_won AS won, "
+     "round(g.gross_conversion, 3) AS gross, round(c.cohort_conversion_to_date, 3) AS cohort, "
+     "round(c.conversion_30d, 3) AS cohort_30d, round(c.projected_conversion, 3) AS projected "
+     "FROM marts.conversion_gross AS g LEFT JOIN marts.conversion_cohort AS c "
+     "ON c.cohort_start = g.period_start AND c.cohort_grain = 'month' "
+     "AND c.segment_type = 'all' WHERE g.period_grain = 'month' AND g.segment_type = 'all' "
+     "ORDER BY g.period_start DESC LIMIT 12"),
+    ("Call load per stage (last full month)",
+     "SELECT pipeline, stage, calls, answered_calls AS answered, missed_calls AS missed, "
+     "round(talk_seconds / 3600, 1) AS talk_hours, deals_touched AS deals, "
+     "round(calls_per_deal, 1) AS per_deal FROM marts.call_load_by_stage "
+     "WHERE period_grain = 'month' AND segment_type = 'all' AND period_start = "
+     "(SELECT max(period_start) - INTERVAL 1 MONTH FROM marts.call_load_by_stage "
+     "WHERE period_grain = 'month') ORDER BY pipeline, calls DESC"),
+    ("Call proportions by source (last full month)",
+     "SELECT segment_value AS source, calls, round(talk_share, 3) AS talk_share, "
+     "deals_won AS won, round(revenue_share, 3) AS revenue_share, "
+     "round(effort_to_revenue, 2) AS effort_to_revenue FROM marts.call_proportions "
+     "WHERE segment_type = 'source' AND period_start = (SELECT max(period_start) - INTERVAL 1 "
+     "MONTH FROM marts.call_proportions) ORDER BY talk_share DESC"),
+    ("Manager activity (last full month)",
+     "SELECT manager, calls, round(talk_minutes) AS talk_min, meetings, emails, tasks, "
+     "round(activity_index, 1) AS activity_index FROM marts.manager_activity "
+     "WHERE period_grain = 'month' AND period_start = (SELECT max(period_start) - INTERVAL 1 "
+     "MONTH FROM marts.manager_activity) ORDER BY activity_index DESC LIMIT 10"),
+    ("Forgotten deals (top 10 by amount)",
+     "SELECT deal_id, kind, stage, manager, round(idle_days) AS idle_days, amount_at_stake "
+     "FROM marts.forgotten_deals WHERE is_forgotten ORDER BY amount_at_stake DESC LIMIT 10"),
+    ("Missed calls: callback rate by weekday",
+     "SELECT weekday, count() AS missed, round(avg(called_back), 3) AS called_back, "
+     "round(median(callback_minutes)) AS median_minutes FROM marts.missed_calls "
+     "GROUP BY weekday ORDER BY weekday"),
+    ("Stage velocity (Продажи, all months)",
+     "SELECT stage, sum(deals_entered) AS entered, round(avg(median_days_in_stage), 1) AS "
+     "median_days, round(sum(moved_forward + moved_to_won) / nullIf(sum(deals_left), 0), 3) "
+     "AS conversion, sum(stuck_deals) AS stuck FROM marts.stage_velocity "
+     "WHERE pipeline = 'Продажи' GROUP BY stage, stage_sort ORDER BY stage_sort"),
+    ("Loss reasons (all time)",
+     "SELECT loss_reason, sum(lost_deals) AS lost, round(sum(lost_amount)) AS amount "
+     "FROM marts.loss_reasons GROUP BY loss_reason ORDER BY lost DESC"),
+    ("Plan / fact (last full month)",
+     "SELECT manager, plan_revenue, won_revenue, round(revenue_done, 2) AS done FROM "
+     "marts.plan_fact WHERE period_start = (SELECT max(period_start) - INTERVAL 1 MONTH FROM "
+     "marts.plan_fact) ORDER BY manager"),
+    ("1C revenue by client status (last 6 months)",
+     "SELECT toString(period_start) AS month, customer_status AS status, count() AS clients, "
+     "round(sum(sales_amount)) AS sales, round(sum(payments_amount)) AS paid "
+     "FROM marts.customer_revenue WHERE period_start >= (SELECT max(period_start) - "
+     "INTERVAL 6 MONTH FROM marts.customer_revenue) GROUP BY period_start, status "
+     "ORDER BY period_start DESC, status"),
+]  # fmt: skip
 
 
 def print_query(settings: WarehouseSettings, sql: str, title: str | None = None) -> int:
@@ -24,7 +86,7 @@ def print_query(settings: WarehouseSettings, sql: str, title: str | None = None)
         result = client.query(sql)
     finally:
         client.close()
-    table = Table(title=title, show_lines=False)
+    table = Table(title=title, title_justify="left", show_lines=False)
     for name in result.column_names:
         table.add_column(name)
     for row in result.result_rows:
@@ -33,41 +95,46 @@ def print_query(settings: WarehouseSettings, sql: str, title: str | None = None)
     return len(result.result_rows)
 
 
-def run_smoke(settings: WarehouseSettings) -> None:
-    client = get_client(settings)
-    try:
-        client.command("CREATE DATABASE IF NOT EXISTS raw")
-        client.command(
-            "CREATE TABLE IF NOT EXISTS raw.smoke_events (id UInt64, channel String, "
-            "talk_seconds UInt32) ENGINE = ReplacingMergeTree ORDER BY id"
-        )
-        client.command("TRUNCATE TABLE raw.smoke_events")
-        channels = ["site", "partner", "cold_call", "referral"]
-        df = pd.DataFrame(
-            {
-                "id": range(1, 1001),
-                "channel": [channels[i % 4] for i in range(1000)],
-                "talk_seconds": [(i * 37) % 600 for i in range(1000)],
-            }
-        )
-        client.insert_df("raw.smoke_events", df)
-    finally:
-        client.close()
-    run_dbt("build", "--select", "warehouse_smoke", settings=settings)
+def demo(settings: WarehouseSettings, seed: int = 42, scale: float = 0.5,
+         rate_multiplier: float = 10.0, keep_running: bool = False) -> None:  # fmt: skip
+    from funnelhouse.dbt import run_dbt
+    from funnelhouse.orchestration.run import run_job
+    from funnelhouse.simulator.company import generate
+    from funnelhouse.simulator.config import SimConfig
+    from funnelhouse.simulator.emulators.server import start_emulators
 
+    started = time.monotonic()
+    with ExitStack() as stack:
+        started_warehouse = settings.is_embedded_default and process.start_background(settings)
+        if started_warehouse and not keep_running:
+            stack.callback(process.stop_background, settings)
+        console.print(f"[bold]warehouse[/bold] {settings.http_url} (data in {settings.data_dir})")
+        company = generate(SimConfig(seed=seed, scale=scale))
+        counts = company.counts()
+        console.print(f"[bold]simulated company[/bold] seed={seed} scale={scale:g}: "
+                      + ", ".join(f"{v:,} {k}" for k, v in list(counts.items())[:5]))  # fmt: skip
+        sources = stack.enter_context(start_emulators(company, rate_multiplier=rate_multiplier))
+        os.environ.update(sources.env())
+        for var, rate in _CLIENT_RATES.items():
+            os.environ.setdefault(var, str(rate * rate_multiplier))
+        console.print(f"[bold]sources[/bold] amoCRM {sources.amocrm_url}, Bitrix24, UIS "
+                      f"{sources.uis_url}, 1C {sources.onec_url} (rate limits × "
+                      f"{rate_multiplier:g})")  # fmt: skip
+        console.print("[bold]running[/bold] the `incremental` job: ingest → staging → raw gate "
+                      "→ marts → mart gate → publish")  # fmt: skip
+        result = run_job("incremental", settings, log_level="WARNING")
+        console.print(f"run {result.run_id} succeeded in {time.monotonic() - started:.0f} s\n")
+        for title, sql in KEY_MARTS:
+            print_query(settings, sql, title)
+        run_dbt("docs", "generate", "--quiet", settings=settings)
+        from funnelhouse.dbt import DBT_PROJECT_DIR
 
-def demo(settings: WarehouseSettings, keep_running: bool = False) -> None:
-    started = process.start_background(settings) if settings.is_embedded_default else None
-    try:
-        console.print(f"warehouse: {settings.http_url}")
-        run_smoke(settings)
-        rows = print_query(
-            settings,
-            "SELECT * FROM smoke.warehouse_smoke ORDER BY channel",
-            "smoke.warehouse_smoke",
+        console.print(
+            f"\nData Docs (GX): {settings.data_dir / 'data_docs' / 'index.html'}\n"
+            f"dbt docs: {DBT_PROJECT_DIR / 'target' / 'index.html'} "
+            "(serve with `.venv/bin/dbt docs serve --project-dir dbt_project "
+            "--profiles-dir dbt_project`)\n"
+            f"Published marts: {settings.http_url} database `marts` (BI user `bi`)."
         )
-        if rows == 0:
-            raise RuntimeError("the smoke model is empty")
-    finally:
-        if started and not keep_running:
-            process.stop_background(settings)
+        if keep_running:
+            console.print("The warehouse keeps running (`make down` stops it).")

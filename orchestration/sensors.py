@@ -1,5 +1,6 @@
 """Watching the pipeline: stale marts and failed runs must be loud."""
 
+import warnings
 from datetime import timedelta
 
 from dagster import (
@@ -15,15 +16,17 @@ from funnelhouse.expectations.publish import PUBLISHED_DATABASE
 from funnelhouse.orchestration.assets.quality import MARTS
 
 # The marts are published hourly; two hours without a publish means BI shows stale numbers.
-marts_freshness = build_last_update_freshness_checks(
-    assets=[AssetKey([PUBLISHED_DATABASE, m]) for m in MARTS],
-    lower_bound_delta=timedelta(hours=2),
-)
-freshness_sensor = build_sensor_for_freshness_checks(
-    freshness_checks=marts_freshness,
-    default_status=DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=600,
-)
+with warnings.catch_warnings():  # superseded by freshness policies, which are still beta
+    warnings.simplefilter("ignore")
+    marts_freshness = build_last_update_freshness_checks(
+        assets=[AssetKey([PUBLISHED_DATABASE, m]) for m in MARTS],
+        lower_bound_delta=timedelta(hours=2),
+    )
+    freshness_sensor = build_sensor_for_freshness_checks(
+        freshness_checks=marts_freshness,
+        default_status=DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=600,
+    )
 
 
 @run_failure_sensor(default_status=DefaultSensorStatus.RUNNING)

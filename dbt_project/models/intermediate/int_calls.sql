@@ -20,10 +20,13 @@ with calls as (
         - toIntervalDay({{ var('calls_lookback_days') }})
     {% endif %}
 ),
+-- A CRM may still link a call to a deal it has since deleted outright (Bitrix24 keeps the
+-- call record): such links are ignored and the call falls back to the phone.
 crm_links as (
-    select telephony_call_id, min(deal_id) as deal_id
-    from {{ ref('int_crm_call_links') }}
-    group by telephony_call_id
+    select l.telephony_call_id as telephony_call_id, min(l.deal_id) as deal_id
+    from {{ ref('int_crm_call_links') }} as l
+    inner join {{ ref('int_deals') }} as d on d.deal_id = l.deal_id
+    group by l.telephony_call_id
 ),
 phone_match as (
     select c.call_id as call_id, argMax(p.deal_id, p.created_at) as deal_id
