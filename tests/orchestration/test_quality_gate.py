@@ -64,7 +64,9 @@ def test_clean_run_publishes_marts_that_pass_every_suite(published):
     assert result.success
     checks = result.get_asset_check_evaluations()
     gx = [c for c in checks if c.check_name.startswith(("raw__", "marts__"))]
-    assert len(gx) == 14 and all(c.passed for c in gx)
+    assert len(gx) == 9 + len(MARTS) and all(c.passed for c in gx), [
+        (c.check_name, c.description) for c in gx if not c.passed
+    ]
     rows = store.client.query(
         "SELECT leads_created, deals_won FROM marts.conversion_gross WHERE period_grain = "
         "'month' AND period_start = '2026-01-01' AND segment_type = 'all'"
