@@ -34,3 +34,28 @@ def load(store: RawStore, table: str, records: list[dict], id_key: str, cursor_k
 
 def dbt_build(warehouse, *args: str, project_dir=DBT_PROJECT_DIR) -> None:
     run_dbt("build", "--exclude", "smoke", *args, settings=warehouse, project_dir=project_dir)
+
+
+def load_golden(store: RawStore) -> None:
+    """The hand-written company of golden_data.py into every raw table it touches."""
+    from tests.dbt import golden_data as g
+
+    load(store, "amocrm__leads", g.LEADS, "id", "updated_at", lambda r: r["is_deleted"])
+    load(store, "amocrm__status_changes", g.EVENTS, "id", "created_at")
+    load(store, "amocrm__pipelines", g.PIPELINES, "id")
+    load(store, "amocrm__users", [{"id": k, "name": v} for k, v in g.USERS.items()], "id")
+    load(store, "amocrm__call_notes", g.NOTES, "id", "updated_at")
+    load(store, "amocrm__contacts", g.CONTACTS, "id")
+    load(store, "amocrm__companies", g.COMPANIES, "id")
+    load(store, "amocrm__tasks", g.TASKS, "id", "updated_at")
+    load(store, "uis__calls", g.CALLS, "id", "start_time")
+    load(store, "bitrix24__deals", g.B24_DEALS, "ID", "DATE_MODIFY")
+    load(store, "bitrix24__stage_history", g.B24_HISTORY, "ID", "ID")
+    load(store, "bitrix24__stages", g.B24_STATUSES, "ID")
+    load(store, "bitrix24__categories", g.B24_CATEGORIES, "id")
+    load(store, "bitrix24__users", g.B24_USERS, "ID")
+    load(store, "bitrix24__calls", g.B24_CALLS, "ID", "ID")
+    load(store, "bitrix24__activities", g.B24_ACTIVITIES, "ID")
+    load(store, "onec__counterparties", g.COUNTERPARTIES, "Ref_Key", "DataVersion")
+    load(store, "onec__sales", g.SALES, "Ref_Key", "DataVersion")
+    load(store, "onec__payments", g.PAYMENTS, "Ref_Key", "DataVersion")

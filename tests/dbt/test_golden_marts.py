@@ -8,7 +8,7 @@ import pytest
 
 from funnelhouse.dbt import DBT_PROJECT_DIR
 from tests.dbt import golden_data as g
-from tests.dbt.conftest import dbt_build, load, reset_pipeline
+from tests.dbt.conftest import dbt_build, load_golden, reset_pipeline
 
 
 @pytest.fixture(scope="module")
@@ -17,25 +17,7 @@ def marts(warehouse, tmp_path_factory):
     project = tmp_path_factory.mktemp("dbt") / "project"
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
     (project / "seeds" / "manager_plans.csv").write_text(g.PLANS)
-    load(store, "amocrm__leads", g.LEADS, "id", "updated_at", lambda r: r["is_deleted"])
-    load(store, "amocrm__status_changes", g.EVENTS, "id", "created_at")
-    load(store, "amocrm__pipelines", g.PIPELINES, "id")
-    load(store, "amocrm__users", [{"id": k, "name": v} for k, v in g.USERS.items()], "id")
-    load(store, "amocrm__call_notes", g.NOTES, "id", "updated_at")
-    load(store, "amocrm__contacts", g.CONTACTS, "id")
-    load(store, "uis__calls", g.CALLS, "id", "start_time")
-    load(store, "bitrix24__deals", g.B24_DEALS, "ID", "DATE_MODIFY")
-    load(store, "bitrix24__stage_history", g.B24_HISTORY, "ID", "ID")
-    load(store, "bitrix24__stages", g.B24_STATUSES, "ID")
-    load(store, "bitrix24__categories", g.B24_CATEGORIES, "id")
-    load(store, "bitrix24__users", g.B24_USERS, "ID")
-    load(store, "bitrix24__calls", g.B24_CALLS, "ID", "ID")
-    load(store, "bitrix24__activities", g.B24_ACTIVITIES, "ID")
-    load(store, "amocrm__companies", g.COMPANIES, "id")
-    load(store, "amocrm__tasks", g.TASKS, "id", "updated_at")
-    load(store, "onec__counterparties", g.COUNTERPARTIES, "Ref_Key", "DataVersion")
-    load(store, "onec__sales", g.SALES, "Ref_Key", "DataVersion")
-    load(store, "onec__payments", g.PAYMENTS, "Ref_Key", "DataVersion")
+    load_golden(store)
     dbt_build(warehouse, "--vars", f'{{"as_of": "{g.AS_OF}"}}', project_dir=project)
 
     def query(sql: str) -> list[tuple]:

@@ -13,24 +13,7 @@ from funnelhouse.orchestration.assets.quality import MARTS, mart_checks, publish
 from funnelhouse.orchestration.definitions import defs
 from funnelhouse.orchestration.resources import WarehouseResource
 from tests.dbt import golden_data as g
-from tests.dbt.conftest import load, reset_pipeline
-
-
-def _load_golden(store) -> None:
-    load(store, "amocrm__leads", g.LEADS, "id", "updated_at", lambda r: r["is_deleted"])
-    load(store, "amocrm__status_changes", g.EVENTS, "id", "created_at")
-    load(store, "amocrm__pipelines", g.PIPELINES, "id")
-    load(store, "amocrm__users", [{"id": k, "name": v} for k, v in g.USERS.items()], "id")
-    load(store, "amocrm__call_notes", g.NOTES, "id", "updated_at")
-    load(store, "amocrm__contacts", g.CONTACTS, "id")
-    load(store, "uis__calls", g.CALLS, "id", "start_time")
-    load(store, "bitrix24__deals", g.B24_DEALS, "ID", "DATE_MODIFY")
-    load(store, "bitrix24__stage_history", g.B24_HISTORY, "ID", "ID")
-    load(store, "bitrix24__stages", g.B24_STATUSES, "ID")
-    load(store, "bitrix24__categories", g.B24_CATEGORIES, "id")
-    load(store, "bitrix24__users", g.B24_USERS, "ID")
-    load(store, "bitrix24__calls", g.B24_CALLS, "ID", "ID")
-    load(store, "bitrix24__activities", g.B24_ACTIVITIES, "ID")
+from tests.dbt.conftest import load, load_golden, reset_pipeline
 
 
 def _run(warehouse):
@@ -54,7 +37,7 @@ def _fingerprint(client) -> dict[str, tuple]:
 @pytest.fixture(scope="module")
 def published(warehouse):
     store = reset_pipeline(warehouse)
-    _load_golden(store)
+    load_golden(store)
     result = _run(warehouse)
     return store, result
 
