@@ -33,7 +33,7 @@ def load(store: RawStore, table: str, records: list[dict], id_key: str, cursor_k
 
 
 def dbt_build(warehouse, *args: str, project_dir=DBT_PROJECT_DIR) -> None:
-    run_dbt("build", "--exclude", "smoke", *args, settings=warehouse, project_dir=project_dir)
+    run_dbt("build", *args, settings=warehouse, project_dir=project_dir)
 
 
 def load_golden(store: RawStore) -> None:
