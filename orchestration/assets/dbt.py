@@ -38,36 +38,26 @@ class DbtConfig(Config):
     full_refresh: bool = False
 
 
-def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
-           config: DbtConfig):  # fmt: skip
-    os.environ.update(dbt_env(warehouse.settings()))
-    args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
-    yield from dbt.cli(args, context=context).stream()
+def _dbt_step(name: str, select: str):
+    """One `dbt build` over a selection, as a Dagster multi-asset."""
+
+    @dbt_assets(
+        manifest=MANIFEST,
+        project=DBT_PROJECT,
+        select=select,
+        name=name,
+        dagster_dbt_translator=LayerTranslator(),
+    )
+    def _step(
+        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
+        config: DbtConfig,
+    ):  # fmt: skip
+        os.environ.update(dbt_env(warehouse.settings()))
+        args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
+        yield from dbt.cli(args, context=context).stream()
+
+    return _step
 
 
-@dbt_assets(
-    manifest=MANIFEST,
-    project=DBT_PROJECT,
-    select="staging resource_type:seed",
-    name="dbt_staging",
-    dagster_dbt_translator=LayerTranslator(),
-)
-def dbt_staging(
-    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
-    config: DbtConfig,
-):  # fmt: skip
-    yield from _build(context, dbt, warehouse, config)
-
-
-@dbt_assets(
-    manifest=MANIFEST,
-    project=DBT_PROJECT,
-    select="intermediate marts",
-    name="dbt_marts",
-    dagster_dbt_translator=LayerTranslator(),
-)
-def dbt_marts(
-    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
-    config: DbtConfig,
-):  # fmt: skip
-    yield from _build(context, dbt, warehouse, config)
+dbt_staging = _dbt_step("dbt_staging", "staging resource_type:seed")
+dbt_marts = _dbt_step("dbt_marts", "intermediate marts")

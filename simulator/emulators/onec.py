@@ -71,6 +71,23 @@ def odata_error(status: int, code: int, message: str) -> Response:
     return Response(status, dumps(body), "application/json;charset=utf-8")
 
 
+# The header fields every document entity set shares (sales and bank receipts alike).
+DOCUMENT_HEADER = {
+    "Ref_Key": "Edm.Guid",
+    "DataVersion": "Edm.String",
+    "DeletionMark": "Edm.Boolean",
+    "Number": "Edm.String",
+    "Date": "Edm.DateTime",
+    "Posted": "Edm.Boolean",
+    "ВидОперации": "Edm.String",
+    "Организация_Key": "Edm.Guid",
+    "Контрагент_Key": "Edm.Guid",
+    "ДоговорКонтрагента_Key": "Edm.Guid",
+    "СуммаДокумента": "Edm.Double",
+    "ВалютаДокумента_Key": "Edm.Guid",
+}
+
+
 @dataclass
 class Entity:
     name: str
@@ -579,18 +596,7 @@ class OneC(Emulator):
     def _sales(self, name: str) -> Entity:
         t = self.c.onec.sales
         types = {
-            "Ref_Key": "Edm.Guid",
-            "DataVersion": "Edm.String",
-            "DeletionMark": "Edm.Boolean",
-            "Number": "Edm.String",
-            "Date": "Edm.DateTime",
-            "Posted": "Edm.Boolean",
-            "ВидОперации": "Edm.String",
-            "Организация_Key": "Edm.Guid",
-            "Контрагент_Key": "Edm.Guid",
-            "ДоговорКонтрагента_Key": "Edm.Guid",
-            "СуммаДокумента": "Edm.Double",
-            "ВалютаДокумента_Key": "Edm.Guid",
+            **DOCUMENT_HEADER,
             "КратностьВзаиморасчетов": "Edm.Int64",
             "СуммаВключаетНДС": "Edm.Boolean",
             "ДоверенностьДата": "Edm.DateTime",
@@ -654,18 +660,7 @@ class OneC(Emulator):
     def _payments(self, name: str) -> Entity:
         t = self.c.onec.payments
         types = {
-            "Ref_Key": "Edm.Guid",
-            "DataVersion": "Edm.String",
-            "DeletionMark": "Edm.Boolean",
-            "Number": "Edm.String",
-            "Date": "Edm.DateTime",
-            "Posted": "Edm.Boolean",
-            "ВидОперации": "Edm.String",
-            "Организация_Key": "Edm.Guid",
-            "Контрагент_Key": "Edm.Guid",
-            "ДоговорКонтрагента_Key": "Edm.Guid",
-            "СуммаДокумента": "Edm.Double",
-            "ВалютаДокумента_Key": "Edm.Guid",
+            **DOCUMENT_HEADER,
             "СчетОрганизации_Key": "Edm.Guid",
             "НазначениеПлатежа": "Edm.String",
             "ДатаВходящегоДокумента": "Edm.DateTime",

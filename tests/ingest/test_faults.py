@@ -8,7 +8,7 @@ import pytest
 from funnelhouse.ingest.http import SourceError
 from funnelhouse.ingest.sources import SOURCES
 from tests.ingest.conftest import new_session
-from tests.ingest.test_sync import ID_KEYS, expected, loaded
+from tests.ingest.test_sync import expected, loaded
 
 # One stream per source: every paging style (amoCRM keyset, Bitrix24 batch keyset, UIS windows
 # and offsets, 1C key scan + fetch by keys).
@@ -150,4 +150,3 @@ def test_bad_credentials_fail_with_a_hint_and_no_secret(emulators, store, monkey
     assert "amocrm/leads: HTTP 401" in str(err.value)
     assert "check the token" in str(err.value)
     assert "wrong-token-value" not in str(err.value)
-    assert ID_KEYS  # the shared helpers import cleanly
