@@ -152,6 +152,56 @@ def missed_calls(c: Company) -> pd.DataFrame:
     )
 
 
+def idle_deals(
+    c: Company, at: int, lead_days: float = 3, deal_days: float = 14
+) -> pd.DataFrame:
+    """Deals open at `at` with the last time anyone touched them, by the simulator's own record.
+
+    Touches are what happened to the deal in the simulation: its creation, every stage move,
+    every call truly about it, every task and every non-call CRM activity on it. A deal still
+    in its pipeline's first stages (unsorted or the first open one) is a "lead" and is left
+    idle after `lead_days`; later stages after `deal_days` (METRICS.md forgotten_deals).
+    """
+    L = c.leads
+    n = len(L)
+    last = np.where(L["created_at"].to_numpy() <= at, L["created_at"].to_numpy(), -1)
+
+    def touch(lead: np.ndarray, when: np.ndarray) -> None:
+        keep = (lead >= 0) & (when <= at)
+        np.maximum.at(last, lead[keep], when[keep])
+
+    ev = c.events
+    touch(ev["lead"].to_numpy(), ev["at"].to_numpy())
+    touch(c.calls["lead"].to_numpy(), c.calls["start"].to_numpy())
+    touch(c.crm.amo_tasks["lead"].to_numpy(), c.crm.amo_tasks["at"].to_numpy())
+    act = c.crm.b24_activities
+    not_call = act["type_id"].to_numpy() != 2
+    touch(act["lead"].to_numpy()[not_call], act["at"].to_numpy()[not_call])
+    # The stage each lead is in at `at`: its last stage event so far.
+    seen = ev[ev["at"].to_numpy() <= at]
+    stage = np.full(n, -1, dtype=np.int64)
+    stage[seen["lead"].to_numpy()] = seen["stage"].to_numpy()  # events are in time order
+    kind = np.where(stage >= 0, STAGE_KIND[np.maximum(stage, 0)], "")
+    deleted = (L["deleted_at"].to_numpy() >= 0) & (L["deleted_at"].to_numpy() <= at)
+    open_ = np.isin(kind, ["unsorted", "open"]) & ~deleted & (last >= 0)
+    rows = np.flatnonzero(open_)
+    first_open = np.array([p.index("open") for p in PIPELINES])
+    pos = np.array([s for _, s in STAGE_INDEX])[stage[rows]]
+    pipe = np.array([p for p, _ in STAGE_INDEX])[stage[rows]]
+    is_lead = pos <= first_open[pipe]
+    idle = (at - last[rows]) / 86_400
+    threshold = np.where(is_lead, lead_days, deal_days)
+    return pd.DataFrame(
+        {
+            "deal_id": deal_ids(c)[rows],
+            "kind": np.where(is_lead, "lead", "deal"),
+            "last_activity_at": _utc(last[rows]),
+            "idle_days": idle,
+            "is_forgotten": idle >= threshold,
+        }
+    )
+
+
 def plans(c: Company) -> pd.DataFrame:
     p = c.plans
     return pd.DataFrame(

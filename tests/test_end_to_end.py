@@ -66,14 +66,14 @@ def _reports_agree_with_the_simulation(client, company, clock: int) -> None:
         ).result_rows
     )
     assert rates[1] / inbound[1] > 2 * rates[0] / inbound[0]
-    # Every deal the simulator left idle for 14 days or more is flagged (by METRICS' thresholds
-    # a deal that merely waits long in a stage is idle too, so ours may hold a few more).
-    leads = t["leads"]
-    idle_long = at - leads.last_activity_at.fillna(leads.created_at) >= pd.Timedelta(days=14)
-    left_idle = set(leads[leads.is_forgotten & (leads.created_at <= at) & idle_long].deal_id)
-    flagged = {r[0] for r in client.query(
-        "SELECT deal_id FROM marts.forgotten_deals WHERE is_forgotten").result_rows}  # fmt: skip
-    assert left_idle and left_idle <= flagged
+    # Exactly the deals the simulator left idle as of the instant the marts describe.
+    as_of = client.command("SELECT toUnixTimestamp(as_of) FROM intermediate.int_as_of")
+    idle = truth.idle_deals(company, int(as_of))
+    sql = "SELECT deal_id, kind FROM marts.forgotten_deals WHERE is_forgotten"
+    flagged = dict(client.query(sql).result_rows)
+    left = idle[idle.is_forgotten]
+    expected = dict(zip(left.deal_id, left.kind, strict=True))
+    assert expected and flagged == expected
 
 
 def _marts(client) -> dict[str, int]:
