@@ -223,7 +223,7 @@ class AmoCrm(Emulator):
             limit = int(params.get("limit", DEFAULT_LIMIT))
         except (TypeError, ValueError):
             return validation_error("page", "page and limit must be integers")
-        if limit > max_limit or limit < 1:
+        if (limit > max_limit and not self.bulk) or limit < 1:
             return validation_error("limit", f"limit must be between 1 and {max_limit}")
         if page < 1:
             return validation_error("page", "page must be positive")

@@ -113,6 +113,9 @@ class Emulator:
     """Base class: subclasses implement `endpoint`, `authorize`, `limit`, `fail` and `handle`."""
 
     name = "base"
+    # The exporter's bulk read (in-process, never over HTTP): page-size caps are lifted so a
+    # stream comes in a few requests instead of one full scan per 50-250 rows.
+    bulk = False
 
     def __init__(
         self, world: World, *, rate_multiplier: float = 1.0, faults: dict[str, Any] | None = None

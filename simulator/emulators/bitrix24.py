@@ -257,12 +257,13 @@ class Bitrix24(Emulator):
         except ValueError:
             start = 0
         dup = self.faults.on("duplicate_pages")
+        page = len(view) + 1 if self.bulk else PAGE
         if start == -1:
-            rows, total, nxt = view.iloc[:PAGE], 0, None
+            rows, total, nxt = view.iloc[:page], 0, None
         else:
             lo = max(0, start - (int(dup["overlap"]) if dup and start > 0 else 0))
-            rows, total = view.iloc[lo : start + PAGE], len(view)
-            nxt = start + PAGE if start + PAGE < total else None
+            rows, total = view.iloc[lo : start + page], len(view)
+            nxt = start + page if start + page < total else None
         records = [table.render(r) for r in rows.itertuples()]
         records = defects.apply(records, rows["row"].tolist(), self.faults, table.spec)
         records = [self._select(r, params.get("select"), table.uf) for r in records]

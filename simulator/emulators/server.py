@@ -18,7 +18,7 @@ from waitress.server import create_server
 from funnelhouse.simulator.company import Company, generate
 from funnelhouse.simulator.config import SimConfig
 from funnelhouse.simulator.emulators.amocrm import AmoCrm
-from funnelhouse.simulator.emulators.base import Emulator
+from funnelhouse.simulator.emulators.base import Emulator, Stats
 from funnelhouse.simulator.emulators.bitrix24 import Bitrix24
 from funnelhouse.simulator.emulators.faults import parse
 from funnelhouse.simulator.emulators.onec import OneC
@@ -251,6 +251,7 @@ class SourceEmulators:
         for app in self.apps.values():
             app.faults.set({})
             app.reset_limits()
+            app.stats = Stats()
         self.world.touched.clear()
 
     def close(self) -> None:

@@ -341,8 +341,9 @@ class Uis(Emulator):
                 "date_interval_limit_reached",
                 "date_till",
             )
-        limit = self._int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-        offset = self._int(params, "offset", 0, 0, MAX_OFFSET)
+        cap = 2**62 if self.bulk else MAX_LIMIT
+        limit = self._int(params, "limit", DEFAULT_LIMIT, 1, cap)
+        offset = self._int(params, "offset", 0, 0, cap if self.bulk else MAX_OFFSET)
         fields = params.get("fields") or list(FIELDS)
         bad = [f for f in fields if f not in FIELDS] if isinstance(fields, list) else ["fields"]
         if bad:
