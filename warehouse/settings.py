@@ -18,7 +18,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 class WarehouseSettings(BaseSettings):
     """ClickHouse connection (`CLICKHOUSE_*`) and the embedded endpoint's data directory."""
 
-    model_config = SettingsConfigDict(env_prefix="CLICKHOUSE_", extra="ignore")
+    # populate_by_name: code may pass data_dir= while the environment spells it
+    # FUNNELHOUSE_DATA_DIR.
+    model_config = SettingsConfigDict(
+        env_prefix="CLICKHOUSE_", extra="ignore", populate_by_name=True
+    )
 
     host: str = "127.0.0.1"
     port: int = 8123
