@@ -1,4 +1,5 @@
--- The instant the marts describe: the `as_of` var, or the latest event in the loaded data, so
+-- The instant the marts describe: the `as_of` var, or the latest event in the loaded data (deal
+-- created, stage entered, call started, task or activity created), so
 -- that a rebuild of the same data gives the same marts.
 select
 {% if var('as_of') %}
@@ -7,6 +8,10 @@ select
     greatest(
         (select max(created_at) from {{ ref('int_deals') }}),
         (select max(valid_from) from {{ ref('int_stage_intervals') }}),
-        (select max(started_at) from {{ ref('stg_uis__calls') }})
+        (select max(started_at) from {{ ref('stg_uis__calls') }}),
+        -- Tasks and CRM activities count too: a deal touched after the last call is not idle
+        -- for a negative time.
+        (select max(created_at) from {{ ref('stg_amocrm__tasks') }}),
+        (select max(created_at) from {{ ref('stg_bitrix24__activities') }})
     ) as as_of
 {% endif %}

@@ -9,7 +9,8 @@
 -- Every call once (telephony is the complete record), attributed to a deal and to the deal's
 -- stage at the call's start (METRICS.md "Call", "Stage at call"):
 --   1. the CRM's own link (an amoCRM call note or a Bitrix24 call activity names the call id);
---   2. else the client's phone, to the deal open at call time (the newest if several);
+--   2. else the client's phone, to the deal open at call time (the newest if several, the
+--      greatest id among deals created in the same second);
 --   3. else no deal.
 -- Incremental runs re-attribute the last `calls_lookback_days`: CRM links arrive late.
 with calls as (
@@ -29,7 +30,7 @@ crm_links as (
     group by l.telephony_call_id
 ),
 phone_match as (
-    select c.call_id as call_id, argMax(p.deal_id, p.created_at) as deal_id
+    select c.call_id as call_id, argMax(p.deal_id, (p.created_at, p.deal_id)) as deal_id
     from calls as c
     inner join {{ ref('int_deal_phones') }} as p on p.phone = c.client_phone
     where p.created_at <= c.started_at

@@ -38,10 +38,10 @@ aged as (
     select
         c.*,
         (select as_of from as_of) as as_of,
-        dateDiff('day', c.cohort_end, as_of) as days_since_end,
+        dateDiff('day', c.cohort_end, as_of, '{{ var("business_timezone") }}') as days_since_end,
         days_since_end >= {{ var('maturity_days') }} as is_mature,
-        dateDiff('day', toDateTime(c.cohort_start, '{{ var("business_timezone") }}'), as_of)
-            as days_since_start,
+        dateDiff('day', toDateTime(c.cohort_start, '{{ var("business_timezone") }}'), as_of,
+                 '{{ var("business_timezone") }}') as days_since_start,
         toDate(c.cohort_end, '{{ var("business_timezone") }}') - 1 as cohort_last_day
     from cohorts as c
 ),
@@ -51,7 +51,7 @@ development as (
         l.cohort_grain as cohort_grain, l.segment_type as segment_type,
         l.segment_value as segment_value,
         toInt64(dateDiff('day', toDateTime(l.cohort_start, '{{ var("business_timezone") }}'),
-                         assumeNotNull(l.won_at))) as won_day
+                         assumeNotNull(l.won_at), '{{ var("business_timezone") }}')) as won_day
     from leads as l
     inner join aged as a
         on a.cohort_grain = l.cohort_grain and a.cohort_start = l.cohort_start

@@ -23,7 +23,7 @@ cohorts as (
         groupArrayIf(won_after_days, won_after_days >= 0) as won_days,
         dateDiff('day',
                  toDateTime(addMonths(cohort_start, 1), '{{ var("business_timezone") }}'),
-                 (select as_of from as_of)) as days_observed
+                 (select as_of from as_of), '{{ var("business_timezone") }}') as days_observed
     from leads
     group by cohort_start, segment_type, segment_value
 )
