@@ -13,8 +13,8 @@ UV_VERSION := 0.13.9
 help:
 	@echo "make demo   install, run the whole pipeline on the embedded warehouse, print the marts"
 	@echo "make test   install and run the test suite"
-	@echo "make up     start the embedded warehouse (and, later, sources and Dagster) in the background"
-	@echo "make down   stop what 'make up' started"
+	@echo "make up     start the warehouse, the source emulators and Dagster (http://127.0.0.1:3000) in the background"
+	@echo "make down   stop everything 'make up' started"
 	@echo "make lint   ruff check and format check"
 	@echo "make lock   re-resolve requirements.lock from pyproject.toml"
 

@@ -65,22 +65,57 @@ def run(job: str = typer.Option("incremental", help="incremental or full_refresh
 
 
 @app.command()
-def up() -> None:
-    """Start the embedded warehouse in the background."""
-    from funnelhouse.warehouse.embedded import process
+def up(
+    dagster_port: int = typer.Option(
+        3000, envvar="FUNNELHOUSE_DAGSTER_PORT", help="Port of the Dagster UI."
+    ),
+    sources_port: int = typer.Option(
+        18100,
+        envvar="FUNNELHOUSE_SOURCES_PORT",
+        help="First emulator port (amoCRM; Bitrix24, UIS, 1C take the next three); 0 = free.",
+    ),
+    seed: int = typer.Option(42, help="Seed of the simulated company behind the emulators"),
+    scale: float = typer.Option(0.5, help="Size: 1 ≈ 10 000 leads and 100 000 calls"),
+    rate_multiplier: float = typer.Option(10.0, help="Multiply the APIs' rate limits"),
+    timeout: float = typer.Option(300.0, help="Seconds to wait for each part to answer"),
+) -> None:
+    """Start the warehouse, the source emulators and Dagster in the background."""
+    from funnelhouse.stack import StackError, StackOptions, log_file
+    from funnelhouse.stack import up as stack_up
 
     settings = get_settings()
-    pid = process.start_background(settings)
-    typer.echo(f"warehouse {'started' if pid else 'already running'} at {settings.http_url}")
+    opts = StackOptions(
+        dagster_port=dagster_port, sources_port=sources_port, seed=seed, scale=scale,
+        rate_multiplier=rate_multiplier, timeout=timeout,
+    )  # fmt: skip
+    try:
+        stack = stack_up(settings, opts, echo=typer.echo)
+    except StackError as exc:
+        typer.secho(f"up failed: {exc}", fg="red", err=True)
+        if exc.tail:
+            typer.echo(f"--- last lines of {exc.log} ---\n{exc.tail}\n---", err=True)
+        if exc.hint:
+            typer.echo(f"Next: {exc.hint}", err=True)
+        typer.echo("`make down` stops whatever did start.", err=True)
+        raise typer.Exit(1) from None
+    logs = log_file(settings, "*").parent
+    typer.echo(
+        f"\nDagster UI:  {stack.dagster_url}  (asset graph: {stack.dagster_url}/asset-groups)\n"
+        f"Warehouse:   {stack.warehouse_url}  (`funnelhouse query 'SELECT ...'`)\n"
+        f"Logs:        {logs}/{{warehouse,sources,dagster}}.log\n"
+        "`make down` stops everything."
+    )
 
 
 @app.command()
-def down() -> None:
-    """Stop what `up` started."""
-    from funnelhouse.warehouse.embedded import process
+def down(
+    timeout: float = typer.Option(30.0, help="Seconds to wait before SIGKILL"),
+) -> None:
+    """Stop what `up` started: Dagster, the source emulators, the warehouse."""
+    from funnelhouse.stack import down as stack_down
 
-    stopped = process.stop_background(get_settings())
-    typer.echo("warehouse stopped" if stopped else "warehouse was not running")
+    for line in stack_down(get_settings(), timeout):
+        typer.echo(line)
 
 
 if __name__ == "__main__":
