@@ -21,9 +21,6 @@ from funnelhouse.warehouse.settings import WarehouseSettings
 # Wide enough for the mart tables when the output is a log or a CI console, not a terminal.
 console = Console(width=None if Console().is_terminal else 150)
 
-# Documented client rates, multiplied with the emulators' so the demo does not take an hour.
-_CLIENT_RATES = {"AMOCRM_RATE_PER_SECOND": 7.0, "BITRIX24_RATE_PER_SECOND": 2.0,
-                 "UIS_RATE_PER_SECOND": 1.5, "ONEC_RATE_PER_SECOND": 10.0}  # fmt: skip
 
 KEY_MARTS = [
     ("Gross vs cohort conversion by month (all leads)",
@@ -98,6 +95,7 @@ def print_query(settings: WarehouseSettings, sql: str, title: str | None = None)
 def demo(settings: WarehouseSettings, seed: int = 42, scale: float = 0.5,
          rate_multiplier: float = 10.0, keep_running: bool = False) -> None:  # fmt: skip
     from funnelhouse.dbt import run_dbt
+    from funnelhouse.ingest.settings import scaled_rates
     from funnelhouse.orchestration.run import run_job
     from funnelhouse.simulator.company import generate
     from funnelhouse.simulator.config import SimConfig
@@ -115,8 +113,9 @@ def demo(settings: WarehouseSettings, seed: int = 42, scale: float = 0.5,
                       + ", ".join(f"{v:,} {k}" for k, v in list(counts.items())[:5]))  # fmt: skip
         sources = stack.enter_context(start_emulators(company, rate_multiplier=rate_multiplier))
         os.environ.update(sources.env())
-        for var, rate in _CLIENT_RATES.items():
-            os.environ.setdefault(var, str(rate * rate_multiplier))
+        # The clients' own rates, multiplied like the emulators' limits.
+        for var, rate in scaled_rates(rate_multiplier).items():
+            os.environ.setdefault(var, rate)
         console.print(f"[bold]sources[/bold] amoCRM {sources.amocrm_url}, Bitrix24, UIS "
                       f"{sources.uis_url}, 1C {sources.onec_url} (rate limits × "
                       f"{rate_multiplier:g})")  # fmt: skip

@@ -152,9 +152,7 @@ def missed_calls(c: Company) -> pd.DataFrame:
     )
 
 
-def idle_deals(
-    c: Company, at: int, lead_days: float = 3, deal_days: float = 14
-) -> pd.DataFrame:
+def idle_deals(c: Company, at: int, lead_days: float = 3, deal_days: float = 14) -> pd.DataFrame:
     """Deals open at `at` with the last time anyone touched them, by the simulator's own record.
 
     Touches are what happened to the deal in the simulation: its creation, every stage move,

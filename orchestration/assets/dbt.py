@@ -31,6 +31,8 @@ class LayerTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
             return f"raw_{dbt_resource_props['source_name']}"
+        if dbt_resource_props["resource_type"] == "seed":
+            return "staging"  # seeds load beside the staging views, in the same dbt step
         return dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else None
 
 
