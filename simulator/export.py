@@ -32,7 +32,7 @@ from funnelhouse.simulator.emulators.uis import Uis
 from funnelhouse.simulator.emulators.world import World
 
 FAST = 1e6  # rate multiplier for in-process export: limits never bite
-BULK = 10**9  # page size for the bulk read
+BULK = 200_000  # page size for the bulk read: a few requests, bounded memory
 
 
 class InProcess:

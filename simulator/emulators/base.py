@@ -114,7 +114,7 @@ class Emulator:
 
     name = "base"
     # The exporter's bulk read (in-process, never over HTTP): page-size caps are lifted so a
-    # stream comes in a few requests instead of one full scan per 50-250 rows.
+    # stream comes in pages of 200 000 records instead of one full scan per 50-250 rows.
     bulk = False
 
     def __init__(

@@ -257,7 +257,7 @@ class Bitrix24(Emulator):
         except ValueError:
             start = 0
         dup = self.faults.on("duplicate_pages")
-        page = len(view) + 1 if self.bulk else PAGE
+        page = 200_000 if self.bulk else PAGE
         if start == -1:
             rows, total, nxt = view.iloc[:page], 0, None
         else:
