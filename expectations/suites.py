@@ -1,6 +1,6 @@
 """The suites that gate every run, as code.
 
-Raw suites read the raw layer through the staging views (so a field is parsed in one place,
+Raw suites read the raw layer through the staging models (so a field is parsed in one place,
 the staging model) and stop the run before any mart is built. Mart suites validate the
 candidate marts before they are published. Every expectation carries a description: that
 name is what a failed run reports.

@@ -1,6 +1,6 @@
 """The dbt project as Dagster assets, in two steps with the raw gate between them.
 
-`dbt_staging` builds the staging views over raw; the raw suites run as blocking checks on
+`dbt_staging` builds the staging tables over raw; the raw suites run as blocking checks on
 them; only then does `dbt_marts` build intermediate tables and the candidate marts, which the
 mart suites check before `publish` swaps them into `marts`.
 (No `from __future__ import annotations`: Dagster reads annotations at definition time.)
@@ -32,7 +32,7 @@ class LayerTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] == "source":
             return f"raw_{dbt_resource_props['source_name']}"
         if dbt_resource_props["resource_type"] == "seed":
-            return "staging"  # seeds load beside the staging views, in the same dbt step
+            return "staging"  # seeds load beside the staging models, in the same dbt step
         return dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else None
 
 

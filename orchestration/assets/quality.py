@@ -1,6 +1,6 @@
 """The quality gate in Dagster: GX suites as blocking asset checks, then the publish step.
 
-Raw suites check the staging views (the raw layer as parsed), so a broken load stops the run
+Raw suites check the staging models (the raw layer as parsed), so a broken load stops the run
 before any intermediate table or mart is built. Mart suites check the candidate marts; only
 when all pass does `publish` swap them into `marts`, so BI never sees a failed build.
 (No `from __future__ import annotations`: Dagster reads annotations at definition time.)
