@@ -53,6 +53,7 @@ fmt: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.ingest_rate
 
 clean:
 	rm -rf $(VENV) .data dbt_project/target dbt_project/logs
