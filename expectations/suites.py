@@ -61,6 +61,12 @@ def not_in_future(column: str, what: str):
     )
 
 
+def in_order(earlier: str, later: str, what: str):
+    """A record does not change or end before it began. This sees a shifted time that still
+    lies in the past (a creation time a year late), which `not_in_future` cannot."""
+    return rows_where(f"{earlier} > {later}", f"{what}: {earlier} not after {later}")
+
+
 def known_stage(column: str, directory: str, what: str):
     return rows_where(
         f"{column} NOT IN (SELECT stage_key FROM {directory})",
@@ -115,6 +121,7 @@ def raw_suites(previous_counts: dict[str, int] | None = None) -> list[TableSuite
             "telephony_call_id",
             "UIS call",
             not_in_future("started_at", "UIS call"),
+            in_order("started_at", "finished_at", "UIS call"),
             at_least("talk_seconds", 0, "UIS call"),
             at_least("wait_seconds", 0, "UIS call"),
             in_set("direction", ["in", "out"], "UIS call"),
@@ -124,6 +131,7 @@ def raw_suites(previous_counts: dict[str, int] | None = None) -> list[TableSuite
             "source_deal_id",
             "amoCRM lead",
             not_in_future("created_at", "amoCRM lead"),
+            in_order("created_at", "updated_at", "amoCRM lead"),
             at_least("amount", 0, "amoCRM lead"),
             known_stage("stage_key", "staging.stg_amocrm__statuses", "amoCRM lead"),
         ),
@@ -146,6 +154,7 @@ def raw_suites(previous_counts: dict[str, int] | None = None) -> list[TableSuite
             "source_deal_id",
             "Bitrix24 deal",
             not_in_future("created_at", "Bitrix24 deal"),
+            in_order("created_at", "updated_at", "Bitrix24 deal"),
             at_least("amount", 0, "Bitrix24 deal"),
             known_stage("stage_key", "staging.stg_bitrix24__stages", "Bitrix24 deal"),
         ),

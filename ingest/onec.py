@@ -3,7 +3,9 @@
 Quirks handled here and nowhere else:
 - there is no "modified since": each sync reads the cheap key scan
   (`$select=Ref_Key,DataVersion,DeletionMark`), compares DataVersions with what raw holds,
-  and fetches only new or changed objects; keys gone from the scan become tombstones;
+  and fetches only new or changed objects; keys gone from the scan become tombstones (but a
+  scan listing an object without Ref_Key, or one Ref_Key for two objects, falls back to a
+  full read that refuses the first and loads the second as an id conflict for the gate);
 - no server-side paging is promised: `$top`/`$skip` over a stable `$orderby=Ref_Key`;
 - entity set names differ between configurations (БП 3.0 vs УТ 11 / ERP), so they are settings;
 - HTTP Basic auth; errors are `{"odata.error": {"code", "message": {"value"}}}`;
@@ -117,15 +119,27 @@ def extractor(name: str, settings: OneCSettings, http: HttpSource, store: RawSto
     def run(state: SyncState) -> Iterator[list[RawRecord]]:
         stored = {} if state.full_refresh else store.stored_versions(table)
         scanned: dict[str, str] = {}
+        # Objects listed without a Ref_Key, or two objects under one: such a key list cannot
+        # say what changed or what was deleted. The full read below then names the object
+        # without a key (and refuses it) or loads both under the one key as an id conflict
+        # for the gate, and no deletion is inferred from the list.
+        keyless, twice = 0, set()
         for rows in _scan(
             http, name, entity, "Ref_Key,DataVersion,DeletionMark", settings.page_size
         ):
             for row in rows:
-                scanned[row["Ref_Key"]] = str(row.get("DataVersion", ""))
+                key, version = row.get("Ref_Key"), str(row.get("DataVersion", ""))
+                if not key:
+                    keyless += 1
+                    continue
+                if scanned.get(key, version) != version:
+                    twice.add(key)
+                scanned[key] = version
         changed = [k for k, v in scanned.items() if stored.get(k) != v]
         state.extra.update({"keys_scanned": len(scanned), "keys_changed": len(changed)})
-        if len(changed) > FULL_FETCH_SHARE * max(len(scanned), 1):
-            wanted = set(changed)
+        suspect = bool(keyless or twice)
+        if suspect or len(changed) > FULL_FETCH_SHARE * max(len(scanned), 1):
+            wanted = set(changed) | twice
             for rows in _scan(http, name, entity, None, settings.page_size):
                 _require_keys(name, entity, rows)
                 yield [_record(name, r) for r in rows if r.get("Ref_Key") in wanted]
@@ -135,7 +149,9 @@ def extractor(name: str, settings: OneCSettings, http: HttpSource, store: RawSto
                 rows = _get(http, name, entity, {"$filter": flt})
                 _require_keys(name, entity, rows)
                 yield [_record(name, r) for r in rows]
-        gone = [k for k, v in stored.items() if k not in scanned and v != "(deleted)"]
+        gone = [
+            k for k, v in stored.items() if not suspect and k not in scanned and v != "(deleted)"
+        ]
         state.extra["keys_gone"] = len(gone)
         if gone:
             # Deleted outright in 1C (not just marked): a tombstone replaces the last version.
