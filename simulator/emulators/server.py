@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 from funnelhouse.simulator.company import Company, generate
@@ -91,7 +92,13 @@ class _Server:
     def stop(self) -> None:
         self.app.stopping.set()  # wake handlers sleeping in slow/timeout faults
         self.server.close()
-        self.thread.join(timeout=10)
+        self.thread.join(timeout=0.2)
+        if self.thread.is_alive():
+            # A client's keep-alive connection keeps the loop serving: close what is left.
+            with contextlib.suppress(OSError, ValueError, RuntimeError):
+                wasyncore.close_all(self.server._map)
+            self.thread.join(timeout=10)
+        self.server.task_dispatcher.shutdown(timeout=1)
 
 
 class SourceEmulators:
