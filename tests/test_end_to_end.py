@@ -76,6 +76,61 @@ def _reports_agree_with_the_simulation(client, company, clock: int) -> None:
     assert expected and flagged == expected
 
 
+def _months(ts: pd.Series, at: pd.Timestamp) -> dict:
+    local = ts[ts <= at].dt.tz_convert("Europe/Moscow").dt.tz_localize(None)
+    return local.dt.to_period("M").dt.start_time.dt.date.value_counts().to_dict()
+
+
+def _won_dates_agree(client, company, clock: int) -> None:
+    """Leads created and deals won per month (business time zone) equal the true dates."""
+    leads = truth.truth(company)["leads"]
+    at = pd.Timestamp(clock, unit="s", tz="UTC")
+    live = leads[(leads.created_at <= at) & ~(leads.is_deleted & (leads.deleted_at <= at))]
+    created, won = _months(live.created_at, at), _months(live.won_at.dropna(), at)
+    expected = {m: (created.get(m, 0), won.get(m, 0)) for m in created.keys() | won.keys()}
+    rows = client.query(
+        "SELECT period_start, leads_created, deals_won FROM marts.conversion_gross "
+        "WHERE period_grain = 'month' AND segment_type = 'all'"
+    ).result_rows
+    assert {p: (int(c), int(w)) for p, c, w in rows} == expected
+
+
+def _call_links_agree(client, company, clock: int) -> None:
+    """Calls reach their true deals as far as the CRMs' data lets METRICS.md's rule see them.
+
+    The simulator knows every call's deal; the pipeline knows the CRM's link, else the
+    client's phone to a deal open at call time. So: each deal has exactly the calls the CRM
+    logged for it (deals deleted by now have none); calls from numbers no deal has stay
+    unattributed; a call found by phone goes to a deal of the same client open at the time.
+    """
+    t = truth.truth(company)
+    at = pd.Timestamp(clock, unit="s", tz="UTC")
+    leads = t["leads"].set_index("deal_id")
+    deleted = set(leads.index[leads.is_deleted & (leads.deleted_at <= at)])
+    calls = t["calls"][t["calls"].start_at <= at].merge(
+        client.query_df(
+            "SELECT call_id, deal_id AS found, attribution FROM intermediate.int_calls"
+        ),
+        on="call_id",
+        how="left",
+    )
+    assert calls.attribution.notna().all()  # every call, once (int_calls is unique per call)
+    logged = calls[calls.in_crm & ~calls.deal_id.isin(deleted)]
+    linked = calls[calls.attribution == "crm_link"]
+    assert linked.found.value_counts().to_dict() == logged.deal_id.value_counts().to_dict()
+    assert not calls.found.isin(deleted).any()
+    assert (calls[calls.deal_id.isna()].attribution == "none").all()
+    by_phone = calls[calls.attribution == "phone"]
+    found = leads.loc[by_phone.found]
+    assert (found.client_inn.to_numpy() == leads.loc[by_phone.deal_id].client_inn.to_numpy()).all()
+    opened = found.created_at.to_numpy() <= by_phone.start_at.to_numpy()
+    not_closed = found.closed_at.isna().to_numpy() | (
+        by_phone.start_at.to_numpy() < found.closed_at.to_numpy()
+    )
+    assert (opened & not_closed).all()
+    assert len(linked) > 100 and len(by_phone) > 10  # the company exercises both paths
+
+
 def _marts(client) -> dict[str, int]:
     gross = client.query(
         "SELECT sum(leads_created), sum(deals_won) FROM marts.conversion_gross "
@@ -94,12 +149,16 @@ def test_full_graph_publishes_marts_that_match_the_ground_truth(world, warehouse
     assert result.success
     client = get_client(warehouse)
     assert _marts(client) == _truth(company, sources.clock)
+    _won_dates_agree(client, company, sources.clock)
+    _call_links_agree(client, company, sources.clock)
     _reports_agree_with_the_simulation(client, company, sources.clock)
 
     # The company moves on three days; the next hourly run reads only what changed.
     sources.advance(days=3)
     second = run_job("incremental", warehouse, instance=instance)
     assert _marts(client) == _truth(company, sources.clock)
+    _won_dates_agree(client, company, sources.clock)
+    _call_links_agree(client, company, sources.clock)
     synced = {
         m.asset_key.path[-1]: m.metadata
         for m in (e.event_specific_data.materialization for e in
