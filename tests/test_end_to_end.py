@@ -1,5 +1,6 @@
 """The whole graph in process against the emulators: published marts agree with the simulated
-company's ground truth, and a second run after the company moves on is incremental."""
+company's ground truth (true won dates, true call→deal links, the reports' findings), and a
+second run after the company moves on is incremental."""
 
 from __future__ import annotations
 
