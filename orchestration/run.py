@@ -36,7 +36,7 @@ def run_job(
             if not e.passed
         ]
         failed_steps = [
-            f"{e.step_key}: {e.event_specific_data.error.message.strip()[:300]}"
+            f"{e.step_key}: {_root_cause(e.event_specific_data.error)[:500]}"
             for e in result.all_events
             if e.is_step_failure and e.event_specific_data and e.event_specific_data.error
         ]
@@ -45,3 +45,11 @@ def run_job(
             f"job {name} (run {result.run_id}) failed; `marts` was left as it was.\n{detail}"
         )
     return result
+
+
+def _root_cause(error) -> str:
+    """The innermost error's message: Dagster wraps the connector's SourceError (which names
+    the source, stream and record) in its own step-execution error."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
