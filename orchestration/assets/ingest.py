@@ -10,11 +10,13 @@ from dagster import (
     AssetsDefinition,
     Backoff,
     Config,
+    Failure,
     MaterializeResult,
     RetryPolicy,
     asset,
 )
 
+from funnelhouse.ingest.http import SourceError
 from funnelhouse.ingest.raw import RawStore
 from funnelhouse.ingest.sources import SOURCES, Source, SourceSession
 from funnelhouse.ingest.sync import Stream
@@ -48,9 +50,16 @@ def _stream_asset(source: Source, stream: Stream) -> AssetsDefinition:
                     context.log.info(f"{stream.key}: {pages} pages, {rows} rows so far")
                     last_logged[0] = rows
 
-            result = session.sync(
-                source.name, stream.name, full_refresh=config.full_refresh, on_progress=progress
-            )
+            try:
+                result = session.sync(
+                    source.name, stream.name, full_refresh=config.full_refresh,
+                    on_progress=progress,
+                )  # fmt: skip
+            except (ValueError, SourceError) as exc:
+                if isinstance(exc, SourceError) and exc.record is None:
+                    raise  # the API or the network: worth the retries
+                # Settings missing or invalid, or a defective record: a retry meets them again.
+                raise Failure(description=str(exc), allow_retries=False) from exc
         return MaterializeResult(metadata=result.as_metadata())
 
     return _sync
