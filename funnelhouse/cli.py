@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from funnelhouse.ingest.cli import app as ingest_app
@@ -53,11 +55,18 @@ def query(sql: str = typer.Argument(..., help="SQL to run on the configured ware
 
 @app.command()
 def run(job: str = typer.Option("incremental", help="incremental or full_refresh")) -> None:
-    """Run a pipeline job once against the configured warehouse and sources."""
+    """Run a pipeline job once against the configured warehouse and sources (sources not set
+    in the environment come from the emulators of `make up`, while it runs)."""
     from funnelhouse.orchestration.run import JobFailed, run_job
+    from funnelhouse.stack import running_sources_env
 
+    settings = get_settings()
+    local = {k: v for k, v in running_sources_env(settings).items() if k not in os.environ}
+    if local:
+        os.environ.update(local)
+        typer.echo("sources: the emulators of the local stack (`make up`)")
     try:
-        result = run_job(job, get_settings())
+        result = run_job(job, settings)
     except JobFailed as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1) from None

@@ -241,6 +241,18 @@ def sources_env(settings: WarehouseSettings) -> dict[str, str]:
     return _read_json(_env_file(settings)) or {}
 
 
+def running_sources_env(settings: WarehouseSettings) -> dict[str, str]:
+    """`sources_env` while the stack's emulators answer, else nothing (a stale file from a
+    stack that died must not point a run at dead ports)."""
+    from funnelhouse.ingest.settings import scaled_rates
+
+    state = _read_json(_state_file(settings, "sources"))
+    if not (state and _sources_ready(state)):
+        return {}
+    # The clients' own rates, multiplied like the emulators' limits (as `dagster dev` gets).
+    return {**scaled_rates(float(state["rate_multiplier"])), **sources_env(settings)}
+
+
 def _describe_sources(state: dict) -> str:
     urls = state["urls"]
     return ", ".join(f"{SOURCE_TITLES[n]} {urls[n]}" for n in SOURCE_TITLES) + (

@@ -22,6 +22,8 @@ import pytest
 import requests
 
 from funnelhouse.dbt import ensure_manifest
+from funnelhouse.stack import running_sources_env
+from funnelhouse.warehouse.settings import WarehouseSettings
 
 pytestmark = pytest.mark.slow
 
@@ -154,6 +156,15 @@ def test_up_prints_urls_but_no_secrets_and_is_idempotent(stack):
         assert not [s for s in secrets if s in text]
 
 
+def test_cli_runs_use_the_stack_sources_while_it_runs(stack):
+    """`funnelhouse run` beside `make up` reads the emulators the UI reads, at their rates."""
+    settings = WarehouseSettings(data_dir=stack.data_dir)
+    written = json.loads((stack.data_dir / "run" / "sources.env.json").read_text())
+    env = running_sources_env(settings)
+    assert {k: env[k] for k in written} == written
+    assert float(env["AMOCRM_RATE_PER_SECOND"]) > 7  # limits × the stack's multiplier
+
+
 def test_down_stops_everything(stack):
     # A shorter grace period than the default 30 s: the freshness sensor's first run may still be
     # importing the code location, and it would only stop once that is done.
@@ -167,3 +178,4 @@ def test_down_stops_everything(stack):
     assert not list((stack.data_dir / "run").glob("*.pid"))
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{stack.url}/server_info", timeout=5)
+    assert running_sources_env(WarehouseSettings(data_dir=stack.data_dir)) == {}
