@@ -153,11 +153,14 @@ def _outcome(result: Any) -> ExpectationOutcome:
     config = result.expectation_config
     details = result.result or {}
     kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id",)}
+    unexpected = details.get("unexpected_count")
+    if config.type == "unexpected_rows_expectation":  # its observed value is the row count
+        unexpected = details.get("observed_value")
     return ExpectationOutcome(
         expectation=config.type,
         column=kwargs.get("column"),
         success=bool(result.success),
-        unexpected_count=details.get("unexpected_count"),
+        unexpected_count=unexpected,
         unexpected_percent=details.get("unexpected_percent"),
         observed_value=details.get("observed_value"),
         sample=list(details.get("partial_unexpected_list") or [])[:SAMPLE_ROWS],

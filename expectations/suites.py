@@ -53,11 +53,27 @@ def rows_where(condition: str, description: str, columns: str = "*"):
     )
 
 
-def not_in_future(column: str, what: str):
-    """A time after the load itself is a broken clock or a defect, whatever the time zone."""
+def not_in_future(column: str, what: str, loaded: str = "loaded_at"):
+    """A time after the load itself is a broken clock or a defect, whatever the time zone.
+    Models without a load time compare with now() (`loaded="now()"`)."""
+    until = "its load time" if loaded == "loaded_at" else "now"
     return rows_where(
-        f"{column} > loaded_at + INTERVAL 1 DAY OR {column} < '{EARLIEST}'",
-        f"{what}: {column} between {EARLIEST} and its load time",
+        f"{column} > {loaded} + INTERVAL 1 DAY OR {column} < '{EARLIEST}'",
+        f"{what}: {column} between {EARLIEST} and {until}",
+    )
+
+
+def id_present(source_id: str, what: str):
+    """For models whose ids carry a system prefix: `source_id` strips it back off."""
+    return rows_where(f"{source_id} = ''", f"{what}: id present")
+
+
+def valid_inn(column: str, what: str):
+    """A Russian INN has 10 digits (organisation) or 12 (individual); the CRM↔1C link uses it.
+    Staging keeps only the digits of what the source holds, so the length tells."""
+    return rows_where(
+        f"{column} IS NOT NULL AND length({column}) NOT IN (10, 12)",
+        f"{what}: {column} has 10 or 12 digits",
     )
 
 
@@ -115,7 +131,122 @@ def raw_suites(previous_counts: dict[str, int] | None = None) -> list[TableSuite
             ],
         )
 
+    def entity(
+        relation: str, stream: str, id_column: str, what: str, *expectations, kept: bool = True
+    ) -> TableSuite:
+        """A stream that feeds a dimension or a directory. Its staging ids carry a system
+        prefix, which `source_id` strips to match raw; `kept=False` where staging drops
+        deleted records, so the count may fall."""
+        source_id = f"replaceRegexpOne(toString({id_column}), '^[a-z0-9]+:([a-z]+:)?', '')"
+        return TableSuite(
+            name=f"raw__{relation.split('.')[-1]}",
+            relation=relation,
+            expectations=[
+                not_null(id_column, what),
+                id_present(source_id, what),
+                *expectations,
+                ids_unique_per_version(stream.split("/")[0], stream.split("/")[1], source_id),
+                *([row_count_kept(relation, prev.get(relation))] if kept else []),
+            ],
+        )
+
+    def directory(relation: str, what: str, kinds: list[str]) -> TableSuite:
+        """The stage directory of a CRM (its pipelines with their stages, a few dozen rows),
+        which the stage checks of leads, deals and stage moves rely on."""
+        return TableSuite(
+            name=f"raw__{relation.split('.')[-1]}",
+            relation=relation,
+            expectations=[
+                not_null("pipeline_id", what),
+                not_null("stage_name", what),
+                in_set("stage_kind", kinds, what),
+                rows_where(
+                    "stage_key IN (SELECT stage_key FROM {batch} GROUP BY stage_key "
+                    "HAVING count() > 1)",
+                    f"{what}: stage_key unique",
+                ),
+                rows_where(
+                    "pipeline_id NOT IN (SELECT pipeline_id FROM {batch} WHERE stage_kind = 'won')",
+                    f"{what}: every pipeline has a won stage",
+                ),
+            ],
+        )
+
     return [
+        directory(
+            "staging.stg_amocrm__statuses", "amoCRM pipelines", ["open", "won", "lost", "unsorted"]
+        ),
+        entity("staging.stg_amocrm__users", "amocrm/users", "manager_id", "amoCRM user"),
+        entity(
+            "staging.stg_amocrm__contacts",
+            "amocrm/contacts",
+            "contact_id",
+            "amoCRM contact",
+            kept=False,
+        ),
+        entity(
+            "staging.stg_amocrm__companies",
+            "amocrm/companies",
+            "company_id",
+            "amoCRM company",
+            valid_inn("inn", "amoCRM company"),
+            kept=False,
+        ),
+        entity(
+            "staging.stg_amocrm__tasks",
+            "amocrm/tasks",
+            "task_id",
+            "amoCRM task",
+            not_in_future("created_at", "amoCRM task", loaded="now()"),
+            kept=False,
+        ),
+        entity(
+            "staging.stg_amocrm__loss_reasons",
+            "amocrm/loss_reasons",
+            "loss_reason_id",
+            "amoCRM loss reason",
+        ),
+        directory(
+            "staging.stg_bitrix24__stages", "Bitrix24 funnels and stages", ["open", "won", "lost"]
+        ),
+        entity(
+            "staging.stg_bitrix24__activities",
+            "bitrix24/activities",
+            "activity_id",
+            "Bitrix24 activity",
+            not_in_future("created_at", "Bitrix24 activity", loaded="now()"),
+            kept=False,
+        ),
+        entity("staging.stg_bitrix24__users", "bitrix24/users", "manager_id", "Bitrix24 user"),
+        entity(
+            "staging.stg_bitrix24__contacts",
+            "bitrix24/contacts",
+            "contact_id",
+            "Bitrix24 contact",
+            kept=False,
+        ),
+        entity(
+            "staging.stg_bitrix24__companies",
+            "bitrix24/companies",
+            "company_id",
+            "Bitrix24 company",
+            valid_inn("inn", "Bitrix24 company"),
+            kept=False,
+        ),
+        entity(
+            "staging.stg_onec__counterparties",
+            "onec/counterparties",
+            "counterparty_id",
+            "1C counterparty",
+            valid_inn("inn", "1C counterparty"),
+        ),
+        entity(
+            "staging.stg_onec__contracts",
+            "onec/contracts",
+            "contract_id",
+            "1C contract",
+            not_in_future("signed_at", "1C contract", loaded="now()"),
+        ),
         suite(
             "staging.stg_uis__calls",
             "telephony_call_id",

@@ -27,7 +27,8 @@ def reset_pipeline(warehouse) -> RawStore:
 def load(store: RawStore, table: str, records: list[dict], id_key: str, cursor_key=None,
          deleted=lambda r: False) -> None:  # fmt: skip
     source, stream = table.split("__")
-    rows = [RawRecord(str(r[id_key]), str(r.get(cursor_key, "") if cursor_key else ""),
+    rows = [RawRecord("" if r[id_key] is None else str(r[id_key]),  # a missing id: '', as ingest
+                      str(r.get(cursor_key, "") if cursor_key else ""),
                       json.dumps(r, ensure_ascii=False), deleted(r)) for r in records]  # fmt: skip
     store.write(source, stream, table, rows, "golden")
 
