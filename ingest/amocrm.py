@@ -3,7 +3,8 @@
 Quirks handled here and nowhere else:
 - past the last page, or when a filter matches nothing, the API answers 204 with no body;
   the last page has no `_links.next`; there is no total count;
-- over 7 requests a second it answers 429 with a body that is not JSON;
+- over 7 requests in any second it answers 429 with a body that is not JSON: the client
+  counts a sliding window too, not an average rate;
 - mutable entities (leads, contacts, companies, tasks, notes) are paged by keyset on
   `updated_at` (`filter[updated_at][from]` + `order[updated_at]=asc`), because page numbers
   over a set that changes while we read it skip records;
@@ -20,13 +21,22 @@ from typing import Any
 
 import requests
 
-from funnelhouse.ingest.http import HttpSource, RateLimiter, RetryableResponse, request_json
+from funnelhouse.ingest.http import (
+    HttpSource,
+    RetryableResponse,
+    WindowLimiter,
+    prefetch,
+    request_json,
+)
 from funnelhouse.ingest.raw import RawRecord, RawStore
 from funnelhouse.ingest.settings import AmoCrmSettings
 from funnelhouse.ingest.sync import Extractor, Stream, SyncState
 
 SOURCE = "amocrm"
 MAX_PAGES = 1_000_000  # a guard against an API that ignores our filters
+# Pages read ahead while the caller writes: a raw insert takes as long as several requests, and
+# pages of at most 250 records are small.
+AHEAD = 8
 
 
 def _stream(name: str, description: str, cursor: str) -> Stream:
@@ -69,11 +79,17 @@ def http_source(settings: AmoCrmSettings) -> HttpSource:
     return HttpSource(
         source=SOURCE,
         base_url=settings.base_url,
-        rate=RateLimiter(settings.rate_per_second, burst=1),
+        rate=_limiter(settings),
         session=session,
         secrets=(token,),
         classify=_classify,
     )
+
+
+def _limiter(settings: AmoCrmSettings) -> WindowLimiter:
+    """`rate_per_second` as whole requests per window: 7/s is 7 in any 1 s (+ margin)."""
+    limit = max(int(settings.rate_per_second), 1)
+    return WindowLimiter(limit, limit / settings.rate_per_second + settings.window_margin_seconds)
 
 
 def _embedded(body: Any, key: str) -> list[dict]:
@@ -156,14 +172,16 @@ def extractor(name: str, settings: AmoCrmSettings, http: HttpSource, store: RawS
         def run(state: SyncState) -> Iterator[list[RawRecord]]:
             start = _start(state, settings.lookback_seconds)
             rows_iter = _keyset(http, name, path, key, params or {}, "updated_at", start, limit)
-            for rows in rows_iter:
+            for rows in prefetch(rows_iter, AHEAD):
                 yield _records(rows, state, "updated_at")
 
         return run
 
     def full(path: str, key: str, params: dict[str, Any] | None = None) -> Extractor:
         def run(state: SyncState) -> Iterator[list[RawRecord]]:
-            for rows in _pages(http, name, path, key, {"limit": limit, **(params or {})}):
+            for rows in prefetch(
+                _pages(http, name, path, key, {"limit": limit, **(params or {})}), AHEAD
+            ):
                 yield _records(rows, state, None)
 
         return run
@@ -174,8 +192,9 @@ def extractor(name: str, settings: AmoCrmSettings, http: HttpSource, store: RawS
         def leads(state: SyncState) -> Iterator[list[RawRecord]]:
             yield from live(state)
             # Deleted leads vanish from the normal list; only this view shows them.
-            for rows in _pages(http, name, "/api/v4/leads", "leads",
-                               {"with": "only_deleted", "limit": limit}):  # fmt: skip
+            deleted = _pages(http, name, "/api/v4/leads", "leads",
+                             {"with": "only_deleted", "limit": limit})  # fmt: skip
+            for rows in prefetch(deleted, AHEAD):
                 yield [
                     RawRecord.from_json(r, r.get("id"), r.get("updated_at"), is_deleted=True)
                     for r in rows
@@ -190,7 +209,7 @@ def extractor(name: str, settings: AmoCrmSettings, http: HttpSource, store: RawS
             start = _start(state, settings.lookback_seconds)
             params = {"filter[type]": "lead_status_changed", "filter[created_at][from]": start,
                       "limit": settings.events_page_size}  # fmt: skip
-            for rows in _pages(http, name, "/api/v4/events", "events", params):
+            for rows in prefetch(_pages(http, name, "/api/v4/events", "events", params), AHEAD):
                 yield _records(rows, state, "created_at")
 
         return events

@@ -7,15 +7,18 @@ decides *how* to wait and retry, and makes sure no secret reaches a log line or 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import requests
 from tenacity import (
@@ -44,6 +47,12 @@ class RetryableResponse(Exception):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Limiter(Protocol):
+    def acquire(self) -> float: ...
+
+    def penalise(self, seconds: float) -> None: ...
 
 
 class RateLimiter:
@@ -80,6 +89,44 @@ class RateLimiter:
             self._tokens = min(self._tokens, -seconds * self.rate)
 
 
+class WindowLimiter:
+    """At most `limit` requests in any `window` seconds, counted on send times.
+
+    For APIs that count requests in a sliding window (amoCRM: 7 in any second). Unlike a
+    token bucket paced at the average rate, it makes up for time lost while the caller was
+    busy (a write, a slow reply) without ever putting `limit + 1` requests into one window.
+    The server counts arrivals, which jitter: `window` should exceed the API's by a margin.
+    """
+
+    def __init__(self, limit: int, window: float):
+        self.limit = max(int(limit), 1)
+        self.window = window
+        self._sent: deque[list[float]] = deque(maxlen=self.limit)  # [send time] per request
+        self._hold = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Reserve the next free slot, sleeping until it comes; returns the seconds slept."""
+        with self._lock:
+            now = time.monotonic()
+            at = max(now, self._hold)
+            if len(self._sent) == self.limit:
+                at = max(at, self._sent[0][0] + self.window)
+            slot = [at]
+            self._sent.append(slot)
+        if at > now:
+            time.sleep(at - now)
+            # A thread can wake late (the GIL, the scheduler): count from when it really goes.
+            with self._lock:
+                slot[0] = max(slot[0], time.monotonic())
+        return max(at - now, 0.0)
+
+    def penalise(self, seconds: float) -> None:
+        """After a "slow down" answer, hold every caller back for `seconds`."""
+        with self._lock:
+            self._hold = max(self._hold, time.monotonic() + seconds)
+
+
 @dataclass
 class CallStats:
     requests: int = 0
@@ -87,6 +134,13 @@ class CallStats:
     throttled_seconds: float = 0.0
     bytes_received: int = 0
     started: float = field(default_factory=time.monotonic)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, **counts: float) -> None:
+        """Add to the counters; a source may have a request in flight on another thread."""
+        with self._lock:
+            for name, value in counts.items():
+                setattr(self, name, getattr(self, name) + value)
 
     def as_metadata(self) -> dict[str, Any]:
         return {
@@ -121,7 +175,7 @@ class HttpSource:
 
     source: str
     base_url: str
-    rate: RateLimiter
+    rate: Limiter
     session: requests.Session = field(default_factory=requests.Session)
     secrets: tuple[str, ...] = ()
     timeout: tuple[float, float] = (10.0, 120.0)
@@ -146,13 +200,12 @@ class HttpSource:
         kwargs.setdefault("timeout", self.timeout)
 
         def attempt() -> requests.Response:
-            self.stats.throttled_seconds += self.rate.acquire()
-            self.stats.requests += 1
+            self.stats.add(throttled_seconds=self.rate.acquire(), requests=1)
             try:
                 response = self.session.request(method, url, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 raise RetryableResponse(f"{type(exc).__name__}: {exc}") from None
-            self.stats.bytes_received += len(response.content)
+            self.stats.add(bytes_received=len(response.content))
             if response.status_code == 429 or response.status_code >= 500:
                 retry_after = retry_after_seconds(response)
                 if self.classify:
@@ -205,7 +258,7 @@ class HttpSource:
         return backoff
 
     def _before_sleep(self, stream: str, state: RetryCallState) -> None:
-        self.stats.retries += 1
+        self.stats.add(retries=1)
         exc = state.outcome.exception() if state.outcome else None
         log.warning(
             "%s/%s: retry %d after %s",
@@ -249,7 +302,7 @@ def request_json(
             return response, parse_json(source, stream, response)
         except RetryableResponse as exc:
             last = exc
-            source.stats.retries += 1
+            source.stats.add(retries=1)
             time.sleep(min(source.backoff_max, source.backoff_base))
     raise SourceError(source.source, stream, source.redact(f"gave up: {last}"))
 
@@ -260,6 +313,73 @@ _SECRET_IN_PATH = re.compile(r"(/rest/\d+/)[^/]+(/)")
 def redact_url(url: str) -> str:
     """Bitrix24 webhook URLs carry the secret in the path."""
     return _SECRET_IN_PATH.sub(r"\1***\2", url)
+
+
+T = TypeVar("T")
+_END = object()
+
+
+class Background(Generic[T]):
+    """`fn()` started now on a daemon thread; `result()` waits for its value or raises its
+    exception. A caller that never asks (it failed meanwhile) is not held up by it."""
+
+    def __init__(self, fn: Callable[[], T]):
+        self._done = threading.Event()
+        self._value: T | None = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._value = fn()
+            except BaseException as exc:  # handed over to result()
+                self._error = exc
+            finally:
+                self._done.set()
+
+        threading.Thread(target=run, name="background", daemon=True).start()
+
+    def result(self) -> T:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
+
+
+def prefetch(items: Iterable[T], depth: int = 1) -> Iterator[T]:
+    """Yield `items` while a worker thread already fetches the next `depth` of them.
+
+    A sequential reader otherwise leaves the API idle while the caller parses and writes each
+    page, and a rate limiter cannot give that time back. Order is kept; an exception of the
+    worker is raised here; a reader that stops early leaves the worker to finish its current
+    request and exit (a daemon thread: it never holds up the process).
+    """
+    ready: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=max(depth, 1))
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in items:
+                ready.put((item, None))
+                if stop.is_set():
+                    return
+            ready.put((_END, None))
+        except BaseException as exc:  # handed over to the reader
+            ready.put((_END, exc))
+
+    threading.Thread(target=work, name="prefetch", daemon=True).start()
+    try:
+        while True:
+            item, exc = ready.get()
+            if exc is not None:
+                raise exc
+            if item is _END:
+                return
+            yield item
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:  # make room for the one page a busy worker may still hand over
+                ready.get_nowait()
 
 
 def chunked(items: Iterable[Any], size: int) -> Iterable[list[Any]]:

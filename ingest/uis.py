@@ -22,10 +22,12 @@ from zoneinfo import ZoneInfo
 import requests
 
 from funnelhouse.ingest.http import (
+    Background,
     HttpSource,
     RateLimiter,
     RetryableResponse,
     SourceError,
+    prefetch,
     request_json,
 )
 from funnelhouse.ingest.raw import RawRecord, RawStore
@@ -77,8 +79,9 @@ def http_source(settings: UisSettings) -> HttpSource:
     )
 
 
-def _rpc(http: HttpSource, token: str, method: str, params: dict[str, Any]) -> dict:
-    """One JSON-RPC call, waiting out -32029 and pacing by metadata.limits."""
+def _rpc(http: HttpSource, token: str, method: str, params: dict[str, Any], spare: int = 1) -> dict:
+    """One JSON-RPC call, waiting out -32029 and pacing by metadata.limits: with `spare`
+    points left (the calls still in flight may take them) everyone waits for the next minute."""
     for _ in range(http.max_attempts):
         payload = {"jsonrpc": "2.0", "id": next(_ids), "method": method,
                    "params": {"access_token": token, **params}}  # fmt: skip
@@ -91,7 +94,7 @@ def _rpc(http: HttpSource, token: str, method: str, params: dict[str, Any]) -> d
             limits = (data.get("metadata") or {}).get("limits") or {}
             if error.get("code") == -32029:
                 wait = min(float(limits.get("minute_reset") or 5), http.backoff_max)
-                http.stats.retries += 1
+                http.stats.add(retries=1)
                 http.rate.penalise(wait)
                 time.sleep(wait)
                 continue
@@ -102,7 +105,7 @@ def _rpc(http: HttpSource, token: str, method: str, params: dict[str, Any]) -> d
             )  # fmt: skip
         result = body.get("result") or {}
         limits = (result.get("metadata") or {}).get("limits") or {}
-        if limits.get("minute_remaining") is not None and int(limits["minute_remaining"]) <= 1:
+        if limits.get("minute_remaining") is not None and int(limits["minute_remaining"]) <= spare:
             http.rate.penalise(min(float(limits.get("minute_reset") or 1), http.backoff_max))
         return result
     raise SourceError(SOURCE, "calls", f"{method}: the minute limit never recovered")
@@ -131,12 +134,25 @@ def extractor(name: str, settings: UisSettings, http: HttpSource, store: RawStor
     tz = ZoneInfo(settings.timezone)
 
     def read_window(frm: datetime, till: datetime) -> Iterator[list[dict]]:
-        offset = 0
-        while True:
-            result = _rpc(http, token, "get.calls_report", {
+        """Offset pages of one window, the next page already requested while this one is
+        awaited (a 10 000-row page is slow to build and to parse); a page that comes back
+        short before the end means the window changed: its successor is asked for again."""
+
+        def page(offset: int) -> dict:
+            return _rpc(http, token, "get.calls_report", {
                 "date_from": frm.strftime(LOCAL_FORMAT), "date_till": till.strftime(LOCAL_FORMAT),
                 "offset": offset, "limit": settings.page_size, "fields": FIELDS,
-            })  # fmt: skip
+            }, spare=2)  # fmt: skip
+
+        offset, total = 0, 0
+        ahead: tuple[int, Background[dict]] | None = None
+        while True:
+            current = ahead[1] if ahead and ahead[0] == offset else None
+            following = offset + settings.page_size
+            ahead = None
+            if offset and following < total:
+                ahead = (following, Background(lambda o=following: page(o)))
+            result = current.result() if current else page(offset)
             rows = result.get("data") or []
             total = int((result.get("metadata") or {}).get("total_items") or 0)
             if offset == 0 and total > OFFSET_CAP + settings.page_size:
@@ -160,9 +176,10 @@ def extractor(name: str, settings: UisSettings, http: HttpSource, store: RawStor
             start = datetime.strptime(state.cursor, LOCAL_FORMAT) - timedelta(
                 days=settings.lookback_days
             )
-        for frm, till in windows(start, now, settings.window_days):
-            for rows in read_window(frm, till):
-                state.advance(max(r["start_time"] for r in rows))
-                yield [RawRecord.from_json(r, r["id"], r["start_time"]) for r in rows]
+        pages = (rows for frm, till in windows(start, now, settings.window_days)
+                 for rows in read_window(frm, till))  # fmt: skip
+        for rows in prefetch(pages):
+            state.advance(max(r["start_time"] for r in rows))
+            yield [RawRecord.from_json(r, r["id"], r["start_time"]) for r in rows]
 
     return run

@@ -60,6 +60,7 @@ class Response:
     content_type: str | None = "application/json"
     headers: list[tuple[str, str]] = field(default_factory=list)
     is_data: bool = False  # a successful data answer: eligible for body-corrupting faults
+    throttled: bool = False  # a "slow down" answer (rate limit or storm), whatever its status
 
 
 def dumps(obj: Any, ascii_only: bool = False) -> bytes:
@@ -85,16 +86,18 @@ class Stats:
     first: float | None = None
     last: float | None = None
     requests: int = 0
+    throttled: int = 0
     by_status: Counter = field(default_factory=Counter)
     by_endpoint: Counter = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def count(self, endpoint: str, status: int) -> None:
+    def count(self, endpoint: str, status: int, throttled: bool = False) -> None:
         with self._lock:
             now = time.monotonic()
             self.first = self.first or now
             self.last = now
             self.requests += 1
+            self.throttled += throttled
             self.by_status[str(status)] += 1
             self.by_endpoint[endpoint] += 1
 
@@ -102,6 +105,7 @@ class Stats:
         span = (self.last - self.first) if self.first and self.last else 0.0
         return {
             "requests": self.requests,
+            "throttled": self.throttled,
             "by_status": dict(self.by_status),
             "by_endpoint": dict(self.by_endpoint),
             "seconds": round(span, 3),
@@ -158,7 +162,7 @@ class Emulator:
             resp = self._admin(req)
         else:
             resp = self._serve(req)
-            self.stats.count(self.endpoint(req), resp.status)
+            self.stats.count(self.endpoint(req), resp.status, resp.throttled)
         headers = list(resp.headers)
         if resp.content_type and resp.status != 204:
             headers.append(("Content-Type", resp.content_type))
@@ -176,14 +180,17 @@ class Emulator:
         if (p := f.every("slow")) is not None:
             self._sleep(p["delay"])
         if f.take("429_storm") is not None:
-            return self.fail(429, req)
+            return _throttled(self.fail(429, req))
         if f.take("503_storm") is not None:
-            return self.fail(503, req)
+            return _throttled(self.fail(503, req))
         if f.every("server_error") is not None:
             return self.fail(500, req)
-        denied = self.authorize(req) or self.limit(req)
+        denied = self.authorize(req)
         if denied is not None:
             return denied
+        limited = self.limit(req)
+        if limited is not None:
+            return _throttled(limited)
         resp = self.handle(req)
         if resp.is_data and resp.body:
             if f.every("truncated_json") is not None:
@@ -241,6 +248,11 @@ class Emulator:
                 }
             )
         return json_response({"error": f"unknown admin action {action!r}"}, 404)
+
+
+def _throttled(resp: Response) -> Response:
+    resp.throttled = True
+    return resp
 
 
 def _request(environ: dict) -> Request:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from funnelhouse.simulator.company.directory import AMOCRM, SOURCES
 from funnelhouse.simulator.emulators import defects
 from funnelhouse.simulator.emulators.base import Emulator, Request, Response, dumps
 from funnelhouse.simulator.emulators.limits import Points
-from funnelhouse.simulator.emulators.timefmt import local, parse_local
+from funnelhouse.simulator.emulators.timefmt import parse_local
 from funnelhouse.simulator.emulators.world import World, col
 
 MAX_LIMIT, DEFAULT_LIMIT, MAX_OFFSET = 10_000, 1_000, 100_000
@@ -361,7 +362,8 @@ class Uis(Emulator):
             view = view[self._filter(view, params["filter"])]
         view = self._sort(view, params.get("sort"))
         rows = view.iloc[offset : offset + limit]
-        records = [self._call(int(i)) for i in rows["row"]]
+        keep = list(fields)
+        records = self._records(rows["row"].to_numpy(), keep)
         spec = defects.RecordSpec(
             id="id",
             created=["start_time"],
@@ -370,9 +372,6 @@ class Uis(Emulator):
             retype={"talk_duration": lambda v: str(v) if isinstance(v, int) else v},
         )
         records = defects.apply(records, rows["row"].tolist(), self.faults, spec)
-        new = self.faults.on("new_field")
-        keep = list(fields) + ([str(new.get("name", "x_new_field"))] if new else [])
-        records = [{k: r[k] for k in keep if k in r} for r in records]
         return {"data": records, "metadata": {"total_items": len(view)}}
 
     @staticmethod
@@ -414,13 +413,11 @@ class Uis(Emulator):
             "wait_duration": lambda: calls["wait"].to_numpy()[rows],
             "total_duration": lambda: (calls["talk"] + calls["wait"]).to_numpy()[rows],
             "contact_phone_number": lambda: calls["phone"].to_numpy()[rows].astype(str),
-            "virtual_phone_number": lambda: np.array(
-                [self._virtual(int(r)) for r in rows], dtype=object
-            ),
+            "virtual_phone_number": lambda: self._rendered(rows, "virtual_phone_number"),
             "finish_reason": lambda: np.array(FINISH_REASONS, dtype=object)[
                 calls["finish_reason"].to_numpy()[rows]
             ],
-            "source": lambda: np.array([self._source(int(r)) for r in rows], dtype=object),
+            "source": lambda: self._rendered(rows, "source"),
         }[field]()
 
     def _filter(self, view: pd.DataFrame, node: Any) -> np.ndarray:
@@ -489,124 +486,153 @@ class Uis(Emulator):
             asc.append(str(s.get("order", "asc")).lower() != "desc")
         return view.sort_values([*cols, "id"], ascending=[*asc, True], kind="stable")
 
-    # -- one call ------------------------------------------------------------------------
-    def _source_index(self, i: int) -> int:
-        lead = int(col(self.c.calls, "lead")[i])
-        return int(col(self.c.leads, "source")[lead]) if lead >= 0 else -1
+    def _rendered(self, rows: np.ndarray, field: str) -> np.ndarray:
+        return np.array([r[field] for r in self._records(rows, [field])], dtype=object)
 
-    def _virtual(self, i: int) -> str:
-        if not bool(col(self.c.calls, "inbound")[i]):
-            return MAIN_NUMBER
-        s = self._source_index(i)
-        return f"749511122{10 + s:02d}" if s >= 0 else MAIN_NUMBER
+    # -- rows ----------------------------------------------------------------------------
+    def _records(self, rows: np.ndarray, fields: list[str]) -> list[dict[str, Any]]:
+        """The requested fields of calls `rows`, column by column: a 10 000-row page renders in
+        a fraction of the per-record time, so the emulator never sets the client's pace."""
+        calls, tz = self.c.calls, self.tz
+        rows = np.asarray(rows, dtype=np.int64)
+        n = len(rows)
+        start = col(calls, "start")[rows].astype(np.int64)
+        talk = col(calls, "talk")[rows].astype(np.int64)
+        wait = col(calls, "wait")[rows].astype(np.int64)
+        answered = col(calls, "answered")[rows].astype(bool)
+        inbound = col(calls, "inbound")[rows].astype(bool)
+        manager = col(calls, "manager")[rows].astype(np.int64)
+        uis_id = col(calls, "uis_id")[rows].astype(np.int64)
+        phone = col(calls, "phone")[rows].astype(np.int64)
+        lead = col(calls, "lead")[rows].astype(np.int64)
+        lead_source = col(self.c.leads, "source")
+        source = np.where(lead >= 0, lead_source[np.maximum(lead, 0)], -1).astype(np.int64)
+        emp = self.emp_ids[manager].astype(np.int64)
+        names = self.names[manager]
+        camp = (inbound & (source >= 0)).tolist()
+        unknown = col(calls, "kind")[rows] == KIND_UNKNOWN
+        proc = self.processing[rows]
+        none: list[Any] = [None] * n
+        ids, ans, inb, src = uis_id.tolist(), answered.tolist(), inbound.tolist(), source.tolist()
+        emp_l, names_l = emp.tolist(), [str(x) for x in names]
 
-    def _source(self, i: int) -> str:
-        if bool(col(self.c.calls, "inbound")[i]):
-            return "call_tracking" if self._source_index(i) >= 0 and i % 4 else "va"
-        return "amocrm" if self.mgr_amo[int(col(self.c.calls, "manager")[i])] else "bitrix"
+        def who(values: list[Any]) -> list[Any]:
+            return [v if a else None for v, a in zip(values, ans, strict=True)]
 
-    def _call(self, i: int) -> dict[str, Any]:
-        calls = self.c.calls
-        start = int(col(calls, "start")[i])
-        talk, wait = int(col(calls, "talk")[i]), int(col(calls, "wait")[i])
-        answered, inbound = bool(col(calls, "answered")[i]), bool(col(calls, "inbound")[i])
-        m = int(col(calls, "manager")[i])
-        uis_id = int(col(calls, "uis_id")[i])
-        emp, name = int(self.emp_ids[m]), str(self.names[m])
-        employees = [
-            {
-                "employee_id": emp,
-                "employee_full_name": name,
-                "is_answered": answered,
-                "is_talked": answered,
-            }
-        ]
-        if inbound and not answered and i % 3 == 0:  # the group scenario also rang a colleague
-            other = (m + 1) % len(self.emp_ids)
-            employees.append(
-                {
-                    "employee_id": int(self.emp_ids[other]),
-                    "employee_full_name": str(self.names[other]),
-                    "is_answered": False,
-                    "is_talked": False,
-                }
-            )
-        s = self._source_index(i)
-        campaign = SOURCES[s].name if inbound and s >= 0 else None
-        rec_hash = hashlib.md5(f"rec{uis_id}".encode()).hexdigest()
-        who = lambda v: v if answered else None  # noqa: E731
-        unknown = int(col(calls, "kind")[i]) == KIND_UNKNOWN
-        tags = (
-            []
-            if answered or not inbound
-            else [
-                {
-                    "tag_id": 501,
-                    "tag_name": "Пропущенный",
-                    "tag_type": "system",
-                    "tag_change_time": local(start + wait, self.tz),
-                    "tag_user_id": None,
-                    "tag_user_login": None,
-                    "tag_user_full_name": None,
-                }
+        def hashes() -> list[str]:
+            return [hashlib.md5(f"rec{i}".encode()).hexdigest() for i in ids]
+
+        def employees() -> list[list[dict[str, Any]]]:
+            other = (manager + 1) % len(self.emp_ids)
+            rang = (inbound & ~answered & (rows % 3 == 0)).tolist()
+            o_ids, o_names = self.emp_ids[other].tolist(), [str(x) for x in self.names[other]]
+            out = []
+            for k in range(n):
+                a = ans[k]
+                item = [{"employee_id": emp_l[k], "employee_full_name": names_l[k],
+                         "is_answered": a, "is_talked": a}]  # fmt: skip
+                if rang[k]:  # the group scenario also rang a colleague
+                    item.append({"employee_id": o_ids[k], "employee_full_name": o_names[k],
+                                 "is_answered": False, "is_talked": False})  # fmt: skip
+                out.append(item)
+            return out
+
+        def tags() -> list[list[dict[str, Any]]]:
+            missed = (inbound & ~answered).tolist()
+            at = _local_many(start + wait, tz)
+            return [
+                [{"tag_id": 501, "tag_name": "Пропущенный", "tag_type": "system",
+                  "tag_change_time": t, "tag_user_id": None, "tag_user_login": None,
+                  "tag_user_full_name": None}] if m else []
+                for m, t in zip(missed, at, strict=True)
+            ]  # fmt: skip
+
+        def virtual() -> list[str]:
+            return [
+                (f"749511122{10 + s:02d}" if s >= 0 else MAIN_NUMBER) if i else MAIN_NUMBER
+                for i, s in zip(inb, src, strict=True)
             ]
-        )
-        proc = int(self.processing[i])
-        return {
-            "id": uis_id,
-            "start_time": local(start, self.tz),
-            "finish_time": local(start + wait + talk, self.tz),
-            "virtual_phone_number": self._virtual(i),
-            "finish_reason": FINISH_REASONS[int(col(calls, "finish_reason")[i])],
-            "direction": "in" if inbound else "out",
-            "source": self._source(i),
-            "communication_id": uis_id + 7 if inbound else None,
-            "communication_type": "call" if inbound else None,
-            "communication_page_url": None,
-            "is_lost": not answered,
-            "is_transfer": False,
-            "cpn_region_id": 1 if i % 2 else 2,
-            "cpn_region_name": "Москва" if i % 2 else "Московская область",
-            "wait_duration": wait,
-            "total_wait_duration": wait,
-            "lost_call_processing_duration": proc if proc >= 0 else None,
-            "talk_duration": talk,
-            "clean_talk_duration": max(0, talk - (talk // 20)),
-            "total_duration": wait + talk,
-            "postprocess_duration": (uis_id % 30) if answered else 0,
-            "call_records": [rec_hash] if answered else [],
-            "full_record_file_link": f"https://app.uiscom.ru/system/media/talk/{uis_id}/{rec_hash}/"
-            if answered
-            else None,
+
+        def sources() -> list[str]:
+            tracked = ((source >= 0) & (rows % 4 != 0)).tolist()
+            amo = self.mgr_amo[manager].tolist()
+            return [
+                ("call_tracking" if t else "va") if i else ("amocrm" if a else "bitrix")
+                for i, t, a in zip(inb, tracked, amo, strict=True)
+            ]
+
+        def if_campaign(value: Any) -> list[Any]:
+            return [value if c else None for c in camp]
+
+        def region(odd: Any, even: Any) -> list[Any]:
+            return [odd if r else even for r in (rows % 2 == 1).tolist()]
+
+        def links() -> list[str | None]:
+            return [
+                f"https://app.uiscom.ru/system/media/talk/{i}/{h}/" if a else None
+                for i, h, a in zip(ids, hashes(), ans, strict=True)
+            ]
+
+        columns: dict[str, Callable[[], list[Any]]] = {
+            "id": lambda: ids,
+            "start_time": lambda: _local_many(start, tz),
+            "finish_time": lambda: _local_many(start + wait + talk, tz),
+            "virtual_phone_number": virtual,
+            "finish_reason": lambda: [
+                FINISH_REASONS[r] for r in col(calls, "finish_reason")[rows].tolist()
+            ],
+            "direction": lambda: ["in" if i else "out" for i in inb],
+            "source": sources,
+            "communication_id": lambda: [
+                u + 7 if i else None for u, i in zip(ids, inb, strict=True)
+            ],
+            "communication_type": lambda: ["call" if i else None for i in inb],
+            "is_lost": lambda: [not a for a in ans],
+            "is_transfer": lambda: [False] * n,
+            "cpn_region_id": lambda: region(1, 2),
+            "cpn_region_name": lambda: region("Москва", "Московская область"),
+            "wait_duration": wait.tolist,
+            "total_wait_duration": wait.tolist,
+            "lost_call_processing_duration": lambda: [p if p >= 0 else None for p in proc.tolist()],
+            "talk_duration": talk.tolist,
+            "clean_talk_duration": lambda: np.maximum(0, talk - talk // 20).tolist(),
+            "total_duration": lambda: (wait + talk).tolist(),
+            "postprocess_duration": lambda: np.where(answered, uis_id % 30, 0).tolist(),
+            "call_records": lambda: [[h] if a else [] for h, a in zip(hashes(), ans, strict=True)],
+            "full_record_file_link": links,
             "tags": tags,
-            "visitor_id": None,
-            "visitor_session_id": None,
-            "visitor_type": None,
-            "scenario_id": 3001 if inbound else None,
-            "scenario_name": "Входящие: отдел продаж" if inbound else None,
-            "contact_phone_number": str(int(col(calls, "phone")[i])),
-            "operator_phone_number": None,
+            "scenario_id": lambda: [3001 if i else None for i in inb],
+            "scenario_name": lambda: ["Входящие: отдел продаж" if i else None for i in inb],
+            "contact_phone_number": lambda: [str(p) for p in phone.tolist()],
             "employees": employees,
-            "first_answered_employee_id": who(emp),
-            "first_answered_employee_full_name": who(name),
-            "last_answered_employee_id": who(emp),
-            "last_answered_employee_full_name": who(name),
-            "last_talked_employee_id": who(emp),
-            "last_talked_employee_full_name": who(name),
-            "contact_id": None if unknown else 9_000_000 + int(col(calls, "phone")[i]) % 1_000_000,
-            "contact_full_name": None,
-            "site_id": 77 if campaign else None,
-            "site_domain_name": "funnelhouse.example" if campaign else None,
-            "campaign_id": 1000 + s if campaign else None,
-            "campaign_name": campaign,
-            "channel": "offline" if campaign else None,
-            "utm_source": None,
-            "utm_medium": None,
-            "utm_campaign": None,
-            "utm_term": None,
-            "utm_content": None,
-            "sale_date": None,
-            "sale_cost": None,
-            "attributes": [],
-            "ext_id": None,
+            "first_answered_employee_id": lambda: who(emp_l),
+            "first_answered_employee_full_name": lambda: who(names_l),
+            "last_answered_employee_id": lambda: who(emp_l),
+            "last_answered_employee_full_name": lambda: who(names_l),
+            "last_talked_employee_id": lambda: who(emp_l),
+            "last_talked_employee_full_name": lambda: who(names_l),
+            "contact_id": lambda: [
+                None if u else 9_000_000 + p % 1_000_000
+                for u, p in zip(unknown.tolist(), phone.tolist(), strict=True)
+            ],
+            "site_id": lambda: if_campaign(77),
+            "site_domain_name": lambda: if_campaign("funnelhouse.example"),
+            "campaign_id": lambda: [
+                1000 + s if c else None for s, c in zip(src, camp, strict=True)
+            ],
+            "campaign_name": lambda: [
+                SOURCES[s].name if c else None for s, c in zip(src, camp, strict=True)
+            ],
+            "channel": lambda: if_campaign("offline"),
+            "attributes": lambda: [[] for _ in range(n)],
         }
+        names_out = list(dict.fromkeys(fields))
+        values = [columns[f]() if f in columns else none for f in names_out]
+        return [dict(zip(names_out, v, strict=True)) for v in zip(*values, strict=True)]
+
+
+def _local_many(ts: np.ndarray, tz: str) -> list[str]:
+    """`timefmt.local` for an array: account-local wall time of unix seconds, no offset."""
+    wall = pd.to_datetime(ts, unit="s", utc=True).tz_convert(tz).tz_localize(None)
+    text = np.datetime_as_string(wall.to_numpy().astype("datetime64[s]"), unit="s")
+    return [t[:10] + " " + t[11:] for t in text.tolist()]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import requests
 
 from funnelhouse.simulator.emulators.server import start_emulators
-from funnelhouse.simulator.emulators.uis import Uis
+from funnelhouse.simulator.emulators.timefmt import local
+from funnelhouse.simulator.emulators.uis import Uis, _local_many
 from tests.simulator.conftest import uis
 
 LOCAL = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
@@ -130,3 +132,17 @@ def test_points_run_out_with_32029(company):
         assert err["code"] == -32029 and err["data"]["mnemonic"] == "limit_exceeded"
         assert err["data"]["metadata"]["limits"]["minute_remaining"] == 0
         assert replies[2]["result"]["metadata"]["limits"]["minute_remaining"] == 0
+        stats = app.stats.as_dict()
+        assert stats["requests"] == 4 and stats["throttled"] == 1  # a 200 the bench counts
+
+
+def test_column_renderer_writes_local_time_like_timefmt():
+    """Wall times come out of one vectorised conversion; across DST changes and the Moscow
+    offset change of 2014 they must read as `timefmt.local` writes them one by one."""
+    stamps = np.concatenate([
+        np.arange(1_414_281_600 - 7_200, 1_414_281_600 + 7_200, 599),  # MSK +4 -> +3, 2014
+        np.arange(1_711_846_800 - 7_200, 1_711_846_800 + 7_200, 601),  # CET -> CEST, 2024
+        np.arange(1_729_994_400 - 7_200, 1_729_994_400 + 7_200, 607),  # CEST -> CET, 2024
+    ])  # fmt: skip
+    for tz in ("Europe/Moscow", "Europe/Berlin", "UTC"):
+        assert _local_many(stamps, tz) == [local(int(t), tz) for t in stamps]
