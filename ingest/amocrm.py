@@ -155,7 +155,7 @@ def _records(rows: list[dict], state: SyncState, cursor_field: str | None) -> li
     out = []
     for row in rows:
         cursor = row.get(cursor_field) if cursor_field else None
-        state.advance(cursor)
+        state.advance(cursor, at=float(cursor) if cursor is not None else None)
         out.append(RawRecord.from_json(row, row.get("id"), cursor, bool(row.get("is_deleted"))))
     return out
 

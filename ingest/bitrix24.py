@@ -234,7 +234,7 @@ def extractor(
                 out = []
                 for r in rows:
                     stamp = _to_unix(r.get(field))
-                    state.advance(stamp)
+                    state.advance(stamp, at=stamp)
                     out.append(RawRecord.from_json(r, r.get("ID"), stamp))
                 yield out
 

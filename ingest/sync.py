@@ -19,6 +19,9 @@ from funnelhouse.ingest.raw import RawRecord, RawStore, new_batch_id
 log = logging.getLogger(__name__)
 
 FLUSH_ROWS = 20_000
+# A record time this far past the sync's start is a defect, not clock skew. Kept well under
+# every stream's lookback, so the next sync still starts before the present.
+FUTURE_SLACK_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -48,14 +51,25 @@ class SyncState:
     new_cursor: str | None = None
     pages: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    # Time cursors never pass this (unix s): a record dated a year ahead would otherwise move
+    # the cursor there, and every later sync would skip whatever happens until then.
+    ceiling: float = field(default_factory=lambda: time.time() + FUTURE_SLACK_SECONDS)
 
-    def advance(self, candidate: str | int | None) -> None:
-        """Keep the greatest cursor seen (numeric or ISO strings compare correctly)."""
+    def advance(self, candidate: str | int | None, at: float | None = None) -> None:
+        """Keep the greatest cursor seen (numeric or ISO strings compare correctly). `at` is
+        the candidate as unix seconds when it is a time: past `ceiling` it is counted as
+        `future_dated` (the gate names such records) and the cursor stays where it was."""
         if candidate is None or candidate == "":
+            return
+        if at is not None and at > self.ceiling:
+            self.count_future_dated()
             return
         value = str(candidate)
         if self.new_cursor is None or _cursor_key(value) > _cursor_key(self.new_cursor):
             self.new_cursor = value
+
+    def count_future_dated(self, records: int = 1) -> None:
+        self.extra["future_dated"] = self.extra.get("future_dated", 0) + records
 
 
 def _cursor_key(value: str) -> tuple[int, float | str]:
@@ -137,6 +151,9 @@ def run_sync(
             on_progress(stream, state.pages, written + len(buffer))
     written += store.write(stream.source, stream.name, stream.table, buffer, batch_id)
     store.write_conflicts(stream.source, stream.name, batch_id, conflicts)
+    if state.extra.get("future_dated"):
+        log.warning("%s: %d records dated after the sync began; the cursor "
+                    "stays below them", stream.key, state.extra["future_dated"])  # fmt: skip
     if conflicts:
         state.extra["id_conflicts"] = len(conflicts)
         log.warning("%s: %d ids carried two different records in one page", stream.key,

@@ -178,8 +178,14 @@ def extractor(name: str, settings: UisSettings, http: HttpSource, store: RawStor
             )
         pages = (rows for frm, till in windows(start, now, settings.window_days)
                  for rows in read_window(frm, till))  # fmt: skip
+        # Local times in LOCAL_FORMAT sort as text: the ceiling in the same form bounds them.
+        ceiling = datetime.fromtimestamp(state.ceiling, tz).strftime(LOCAL_FORMAT)
         for rows in prefetch(pages):
-            state.advance(max(r["start_time"] for r in rows))
+            newest = max(r["start_time"] for r in rows)
+            if newest > ceiling:
+                state.count_future_dated(sum(r["start_time"] > ceiling for r in rows))
+                newest = max((t for r in rows if (t := r["start_time"]) <= ceiling), default=None)
+            state.advance(newest)
             yield [RawRecord.from_json(r, r["id"], r["start_time"]) for r in rows]
 
     return run

@@ -3,10 +3,14 @@ source and stream and leaves earlier data and cursors intact."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from funnelhouse.ingest.http import SourceError
 from funnelhouse.ingest.sources import SOURCES
+from funnelhouse.ingest.sync import FUTURE_SLACK_SECONDS
 from tests.ingest.conftest import new_session
 from tests.ingest.test_sync import expected, loaded
 
@@ -117,6 +121,20 @@ def test_data_defects_load_for_the_gate_to_judge(emulators, store, defect):
             f"SELECT source, count() FROM {store.database}._id_conflicts GROUP BY source"
         ).result_rows
         assert {s for s, _ in conflicts} >= {"amocrm", "uis"}
+    if defect == "future_dates":
+        # Loaded for the gate, but the cursor stays at the newest call not after the present:
+        # a cursor a year ahead would make every later sync skip the calls of that year.
+        calls = results[("uis", "calls")]
+        present = datetime.now(ZoneInfo(emulators.env()["UIS_TIMEZONE"])) + timedelta(
+            seconds=FUTURE_SLACK_SECONDS
+        )
+        newest, ahead = store.client.query(
+            "SELECT maxIf(_cursor, _cursor <= {t:String}), countIf(_cursor > {t:String}) "
+            f"FROM {store.database}.uis__calls FINAL",
+            parameters={"t": present.strftime("%Y-%m-%d %H:%M:%S")},
+        ).result_rows[0]
+        assert calls.cursor_after == newest
+        assert calls.extra.get("future_dated", 0) >= ahead  # (a year's shift reaches 2027)
     if defect == "null_ids":
         rows = store.client.query(
             f"SELECT count() FROM {store.database}.uis__calls WHERE id = ''"
