@@ -33,6 +33,10 @@ def emulators(sources: SourceEmulators, monkeypatch) -> Iterator[SourceEmulators
     sources.set_clock(sources.cfg.initial_clock)
     for key, value in sources.env().items():
         monkeypatch.setenv(key, value)
+    # The clients pace like the emulators' limits (× 1000): pacing has its own tests, and at
+    # the documented rates each sync here would wait seconds for UIS alone.
+    for var in ("AMOCRM", "BITRIX24", "UIS", "ONEC"):
+        monkeypatch.setenv(f"{var}_RATE_PER_SECOND", "1000")
     yield sources
     sources.reset()
     sources.set_clock(sources.cfg.initial_clock)
