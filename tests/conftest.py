@@ -90,3 +90,15 @@ def embedded_only(embedded_server) -> EmbeddedServer:
     if embedded_server is None:
         pytest.skip("needs the embedded endpoint (CLICKHOUSE_HOST points at another server)")
     return embedded_server
+
+
+def use_emulators(mp: pytest.MonkeyPatch, sources, warehouse: WarehouseSettings | None) -> None:
+    """Point the connectors (and, given `warehouse`, dbt and Dagster) at `sources` and at
+    `warehouse`, with the clients paced like the emulators' multiplied limits."""
+    from funnelhouse.ingest.settings import scaled_rates
+
+    env = {**sources.env(), **scaled_rates(sources.rate_multiplier)}
+    if warehouse is not None:
+        env |= {"CLICKHOUSE_HOST": warehouse.host, "CLICKHOUSE_PORT": str(warehouse.port)}
+    for key, value in env.items():
+        mp.setenv(key, value)

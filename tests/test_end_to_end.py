@@ -14,6 +14,7 @@ from funnelhouse.simulator.company import generate
 from funnelhouse.simulator.config import SimConfig
 from funnelhouse.simulator.emulators.server import start_emulators
 from funnelhouse.warehouse.client import get_client
+from tests.conftest import use_emulators
 from tests.dbt.conftest import reset_pipeline
 
 
@@ -22,11 +23,7 @@ def world(warehouse, tmp_path_factory):
     company = generate(SimConfig(seed=3, scale=0.03))
     with start_emulators(company, rate_multiplier=1000) as sources:
         mp = pytest.MonkeyPatch()
-        for key, value in {**sources.env(), "CLICKHOUSE_HOST": warehouse.host,
-                           "CLICKHOUSE_PORT": str(warehouse.port)}.items():  # fmt: skip
-            mp.setenv(key, value)
-        for var in ("AMOCRM", "BITRIX24", "UIS", "ONEC"):
-            mp.setenv(f"{var}_RATE_PER_SECOND", "1000")
+        use_emulators(mp, sources, warehouse)
         reset_pipeline(warehouse)
         with DagsterInstance.ephemeral() as instance:
             yield company, sources, instance

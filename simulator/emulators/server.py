@@ -123,6 +123,7 @@ class SourceEmulators:
         if now is not None:
             self.world.set_clock(now)
         self.credentials = Credentials.for_seed(self.cfg.seed)
+        self.rate_multiplier = rate_multiplier  # of every documented limit
         cr = self.credentials
         per = split_faults(faults)
         self.apps: dict[str, Emulator] = {

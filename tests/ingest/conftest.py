@@ -13,6 +13,7 @@ from funnelhouse.simulator.company import Company, generate
 from funnelhouse.simulator.config import SimConfig
 from funnelhouse.simulator.emulators.server import SourceEmulators, start_emulators
 from funnelhouse.warehouse.client import get_client
+from tests.conftest import use_emulators
 
 
 @pytest.fixture(scope="session")
@@ -31,12 +32,9 @@ def emulators(sources: SourceEmulators, monkeypatch) -> Iterator[SourceEmulators
     """The shared emulators at their initial clock, no faults, and the env pointing at them."""
     sources.reset()
     sources.set_clock(sources.cfg.initial_clock)
-    for key, value in sources.env().items():
-        monkeypatch.setenv(key, value)
     # The clients pace like the emulators' limits (× 1000): pacing has its own tests, and at
     # the documented rates each sync here would wait seconds for UIS alone.
-    for var in ("AMOCRM", "BITRIX24", "UIS", "ONEC"):
-        monkeypatch.setenv(f"{var}_RATE_PER_SECOND", "1000")
+    use_emulators(monkeypatch, sources, None)
     yield sources
     sources.reset()
     sources.set_clock(sources.cfg.initial_clock)

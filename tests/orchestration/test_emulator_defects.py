@@ -29,6 +29,7 @@ from funnelhouse.orchestration.definitions import defs
 from funnelhouse.orchestration.resources import WarehouseResource
 from funnelhouse.simulator.config import SimConfig
 from funnelhouse.simulator.emulators.server import start_emulators
+from tests.conftest import use_emulators
 from tests.dbt.conftest import reset_pipeline
 
 CLEAN_RAW = "raw_clean_load"
@@ -161,11 +162,7 @@ def published(warehouse, tmp_path_factory):
     """The emulators of a small company; its clean load in raw (and a copy), built, published."""
     with start_emulators(SimConfig(seed=5, scale=0.02), rate_multiplier=1000) as sources:
         mp = pytest.MonkeyPatch()
-        for key, value in {**sources.env(), "CLICKHOUSE_HOST": warehouse.host,
-                           "CLICKHOUSE_PORT": str(warehouse.port)}.items():  # fmt: skip
-            mp.setenv(key, value)
-        for var in ("AMOCRM", "BITRIX24", "UIS", "ONEC"):
-            mp.setenv(f"{var}_RATE_PER_SECOND", "1000")
+        use_emulators(mp, sources, warehouse)
         # dbt's target in a folder of ours: the clean build leaves a partial-parse file there
         # for this warehouse, so the dbt step of each run below does not re-parse the project.
         mp.setenv("DBT_TARGET_PATH", str(tmp_path_factory.mktemp("dbt_target")))
