@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from funnelhouse.dbt import DBT_PROJECT_DIR, run_dbt
 from funnelhouse.ingest.raw import RawRecord, RawStore
 from funnelhouse.ingest.sources import SOURCES
@@ -27,9 +25,8 @@ def reset_pipeline(warehouse) -> RawStore:
 def load(store: RawStore, table: str, records: list[dict], id_key: str, cursor_key=None,
          deleted=lambda r: False) -> None:  # fmt: skip
     source, stream = table.split("__")
-    rows = [RawRecord("" if r[id_key] is None else str(r[id_key]),  # a missing id: '', as ingest
-                      str(r.get(cursor_key, "") if cursor_key else ""),
-                      json.dumps(r, ensure_ascii=False), deleted(r)) for r in records]  # fmt: skip
+    rows = [RawRecord.from_json(r, r[id_key], r.get(cursor_key) if cursor_key else None,
+                                deleted(r)) for r in records]  # fmt: skip
     store.write(source, stream, table, rows, "golden")
 
 

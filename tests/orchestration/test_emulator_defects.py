@@ -31,6 +31,7 @@ from funnelhouse.simulator.config import SimConfig
 from funnelhouse.simulator.emulators.server import start_emulators
 from tests.conftest import use_emulators
 from tests.dbt.conftest import reset_pipeline
+from tests.orchestration.conftest import marts_fingerprint
 
 CLEAN_RAW = "raw_clean_load"
 INGEST = {a.key.path[-1]: a for a in ingest_assets()}
@@ -138,13 +139,6 @@ DEFECTS = [
 ]
 
 
-def _fingerprint(client) -> dict[str, tuple]:
-    return {
-        m: client.query(f"SELECT count(), sum(cityHash64(*)) FROM marts.{m}").result_rows[0]
-        for m in MARTS
-    }
-
-
 def _copy_database(client, source: str, target: str) -> None:
     """`target` becomes an exact copy of `source`: same tables, engines and rows."""
     client.command(f"DROP DATABASE IF EXISTS {target} SYNC")
@@ -175,7 +169,7 @@ def published(warehouse, tmp_path_factory):
         publish(store.client, MARTS)
         _copy_database(store.client, "raw", CLEAN_RAW)
         with DagsterInstance.ephemeral() as instance:
-            yield sources, store.client, instance, _fingerprint(store.client)
+            yield sources, store.client, instance, marts_fingerprint(store.client)
         store.client.command(f"DROP DATABASE IF EXISTS {CLEAN_RAW} SYNC")
         mp.undo()
         del session
@@ -252,7 +246,7 @@ def test_defect_stops_the_run_at_named_expectations(clean, warehouse, defect):
     assert _steps(result, "STEP_FAILURE") == {"raw_suites"}
     assert not _steps(result, "STEP_START") & {"dbt_marts", "mart_suites", "publish_marts"}
     assert _nothing_built_after_the_raw_gate(result)
-    assert _fingerprint(client) == before
+    assert marts_fingerprint(client) == before
 
 
 @pytest.mark.parametrize("full_refresh", [True, False], ids=["full", "incremental"])
@@ -287,4 +281,4 @@ def test_1c_object_without_ref_key_fails_the_run_at_ingest(clean, warehouse, ful
     assert not result.get_asset_check_evaluations()
     assert not _steps(result, "STEP_START") & {"dbt_staging", "raw_suites", "publish_marts"}
     assert _nothing_built_after_the_raw_gate(result)
-    assert _fingerprint(client) == before
+    assert marts_fingerprint(client) == before

@@ -15,6 +15,7 @@ from funnelhouse.orchestration.definitions import defs
 from funnelhouse.orchestration.resources import WarehouseResource
 from tests.dbt import golden_data as g
 from tests.dbt.conftest import load, load_golden, reset_pipeline
+from tests.orchestration.conftest import marts_fingerprint
 
 
 def _run(warehouse):
@@ -26,13 +27,6 @@ def _run(warehouse):
         },
         raise_on_error=False,
     )
-
-
-def _fingerprint(client) -> dict[str, tuple]:
-    return {
-        m: client.query(f"SELECT count(), sum(cityHash64(*)) FROM marts.{m}").result_rows[0]
-        for m in MARTS
-    }
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +70,7 @@ DEFECTS = [
 
 def test_defects_stop_the_run_and_marts_stay_as_they_were(published, warehouse):
     store, _ = published
-    before = _fingerprint(store.client)
+    before = marts_fingerprint(store.client)
     for (table, bad, id_key, cursor_key), _ in DEFECTS:
         load(store, table, [bad], id_key, cursor_key)
     result = _run(warehouse)
@@ -93,4 +87,4 @@ def test_defects_stop_the_run_and_marts_stay_as_they_were(published, warehouse):
     # Nothing downstream ran: no publish, marts byte-identical.
     assert not [m for m in result.get_asset_materialization_events()
                 if m.asset_key.path[0] in ("marts", "marts_candidate")]  # fmt: skip
-    assert _fingerprint(store.client) == before
+    assert marts_fingerprint(store.client) == before
