@@ -117,38 +117,39 @@ def ids_unique_per_version(source: str, stream: str, id_column: str):
 def raw_suites(previous_counts: dict[str, int] | None = None) -> list[TableSuite]:
     prev = previous_counts or {}
 
-    def suite(relation: str, id_column: str, what: str, *expectations) -> TableSuite:
+    def suite(
+        relation: str,
+        id_column: str,
+        what: str,
+        *expectations,
+        stream: str | None = None,
+        raw_id: str | None = None,
+        kept: bool = True,
+    ) -> TableSuite:
+        """The suite of the raw stream behind a staging model (`stg_<source>__<stream>` unless
+        `stream` says otherwise). `raw_id`: the id as raw spells it, where staging changed it;
+        `kept=False` where staging drops deleted records, so the count may fall."""
         name = relation.split(".")[-1]
-        source, stream = name.removeprefix("stg_").split("__")
+        source, stream_name = (stream or name.removeprefix("stg_").replace("__", "/")).split("/")
         return TableSuite(
             name=f"raw__{name}",
             relation=relation,
             expectations=[
                 not_null(id_column, what),
                 *expectations,
-                ids_unique_per_version(source, stream, id_column),
-                row_count_kept(relation, prev.get(relation)),
+                ids_unique_per_version(source, stream_name, raw_id or id_column),
+                *([row_count_kept(relation, prev.get(relation))] if kept else []),
             ],
         )
 
     def entity(
         relation: str, stream: str, id_column: str, what: str, *expectations, kept: bool = True
     ) -> TableSuite:
-        """A stream that feeds a dimension or a directory. Its staging ids carry a system
-        prefix, which `source_id` strips to match raw; `kept=False` where staging drops
-        deleted records, so the count may fall."""
+        """A stream that feeds a dimension or a directory: its staging ids carry a system
+        prefix, which `source_id` strips to match raw."""
         source_id = f"replaceRegexpOne(toString({id_column}), '^[a-z0-9]+:([a-z]+:)?', '')"
-        return TableSuite(
-            name=f"raw__{relation.split('.')[-1]}",
-            relation=relation,
-            expectations=[
-                not_null(id_column, what),
-                id_present(source_id, what),
-                *expectations,
-                ids_unique_per_version(stream.split("/")[0], stream.split("/")[1], source_id),
-                *([row_count_kept(relation, prev.get(relation))] if kept else []),
-            ],
-        )
+        return suite(relation, id_column, what, id_present(source_id, what), *expectations,
+                     stream=stream, raw_id=source_id, kept=kept)  # fmt: skip
 
     def directory(relation: str, what: str, kinds: list[str]) -> TableSuite:
         """The stage directory of a CRM (its pipelines with their stages, a few dozen rows),

@@ -40,7 +40,8 @@ class UisSettings(BaseSettings):
     base_url: str = "https://dataapi.uiscom.ru/v2.0"
     access_token: SecretStr = SecretStr("")
     # 100 points a minute on common plans, one per call: the client paces at that and, as the
-    # limits come back in every reply, waits for the next minute when one point is left.
+    # limits come back in every reply, waits for the next minute when two are left (two calls
+    # may be in flight).
     rate_per_second: float = 100 / 60
     lookback_days: int = 3  # tags, sale_* and ongoing calls change after the call
     page_size: int = 10_000
