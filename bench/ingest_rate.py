@@ -26,7 +26,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 app = typer.Typer(add_completion=False, help=__doc__.splitlines()[0])
 
 
-# What each API documents (../shared/sources), which the emulators enforce at multiplier 1.
+# What each API documents (docs/SOURCE_APIS.md), which the emulators enforce at multiplier 1.
 DOCUMENTED = {"amocrm": 7.0, "bitrix24": 2.0, "uis": 100 / 60}
 BITRIX24_BUCKET = 50
 
