@@ -16,7 +16,8 @@ EARLIEST = "2000-01-01"
 EPS = 1e-9  # floating-point slack on upper bounds: a share of 1 may come out 1.0000000000002
 RATIO_COLUMNS = {
     "conversion_cohort": ["cohort_conversion_to_date", "conversion_7d", "conversion_30d",
-                          "conversion_60d", "conversion_90d", "development_share"],
+                          "conversion_60d", "conversion_90d", "development_share",
+                          "projected_conversion"],
     "conversion_maturation": ["cumulative_conversion"],
     # conversion_to_won is period-based (won this month / created this month) and may pass 1.
     "call_proportions": ["call_share", "talk_share", "revenue_share"],
@@ -348,6 +349,11 @@ def mart_suites(database: str, business_tz: str = "Europe/Moscow") -> list[Table
             expectations=[
                 *ratios("conversion_cohort"),
                 rows_where("won_to_date > leads", "conversion_cohort: won_to_date <= leads"),
+                at_least("age_days", 0, "conversion_cohort"),
+                rows_where(
+                    "projected_conversion < cohort_conversion_to_date - 1e-9",
+                    "conversion_cohort: projected_conversion not below the to-date value",
+                ),
                 rows_where(
                     "won_within_7d > won_within_30d OR won_within_30d > won_within_60d "
                     "OR won_within_60d > won_within_90d OR won_within_90d > won_to_date",
@@ -430,8 +436,9 @@ def mart_suites(database: str, business_tz: str = "Europe/Moscow") -> list[Table
                 at_least("idle_days", 0, "forgotten_deals"),
                 in_set("kind", ["lead", "deal"], "forgotten_deals"),
                 rows_where(
-                    "(idle_days >= threshold_days) != is_forgotten",
-                    "forgotten_deals: is_forgotten exactly when idle_days >= threshold_days",
+                    "(idle_days >= threshold_days AND idle_days < dead_after_days) != is_forgotten"
+                    " OR (idle_days >= dead_after_days) != is_dead",
+                    "forgotten_deals: forgotten from threshold_days, dead from dead_after_days",
                 ),
             ],
         ),
@@ -486,7 +493,7 @@ def mart_suites(database: str, business_tz: str = "Europe/Moscow") -> list[Table
             expectations=[
                 in_set(
                     "customer_status",
-                    ["new", "repeat", "reactivated", "payment only"],
+                    ["new", "repeat", "reactivated", "churned", "payment only"],
                     "customer_revenue",
                 ),
                 at_least("days_won_to_payment", 0, "customer_revenue"),

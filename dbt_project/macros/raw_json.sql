@@ -65,3 +65,8 @@
 {% macro json_int(json, key) -%}
     toInt64OrNull(trim(BOTH '"' FROM JSONExtractRaw({{ json }}, {{ key }})))
 {%- endmacro %}
+
+{#- An id that may arrive as a JSON number or a string; '' when absent or null. -#}
+{% macro json_id(json, key) -%}
+    replaceRegexpAll(JSONExtractRaw({{ json }}, '{{ key }}'), '^"|"$|^null$', '')
+{%- endmacro %}

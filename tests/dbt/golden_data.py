@@ -23,6 +23,9 @@ Calls (UIS):
   C7 02-02 10:00 in 100 s   Bitrix24 call activity on B1 → NEW
   C8 04-13 12:00 out 60 s   note on L11 (keeps L11 from being forgotten)
   C9 01-16 20:30 out 30 s   calls C4's number back after 30 minutes → (no deal)
+  C10 02-21 10:00 in 45 s   a note links it to L7, deleted: the phone rule finds L5 instead;
+                            answered by Сидоров Пётр, a PBX employee no CRM user matches
+UIS names employees surname first ("Петрова Анна"); the CRM says "Анна Петрова".
 Also: a meeting task of Борис on L4 (02-04 10:00); amoCRM company 3001 (INN 7707083893) on L1;
 1C counterparties K1 (that INN), K2, K3 with sales, a payment, a deleted and an unposted sale;
 plans for Анна and Борис in January.
@@ -83,14 +86,20 @@ LEADS = [
     ),
     _lead(3, "01-20T11:00", 502, "Холодный обзвон", "B", "CC", 200_000, 142, closed="03-01T12:00"),
     _lead(4, "02-03T10:00", 502, "Сайт", "B", "AA", 80_000, 10),
-    _lead(5, "02-10T10:00", 501, "Холодный обзвон", "A", "BB", 30_000, 20),
+    _lead(5, "02-10T10:00", 501, "Холодный обзвон", "A", "BB", 30_000, 20, contacts=[9005]),
     _lead(6, "02-15T10:00", 502, "Партнёры", "A", None, 60_000, 142, closed="02-16T10:00"),
     _lead(7, "02-20T10:00", 501, "Сайт", "A", "AA", 10_000, 10, deleted=True),
     *[_lead(8 + i, f"03-0{2 + i}T10:00", 501, "Сайт", "A", "AA", 1_000, 10) for i in range(4)],
 ]
-CONTACTS = [{"id": 9002, "name": "Клиент L2", "custom_fields_values": [
-    {"field_id": 1, "field_name": "Телефон", "field_code": "PHONE", "field_type": "multitext",
-     "values": [{"value": "+7 (916) 111-22-33", "enum_code": "WORK"}]}]}]  # fmt: skip
+PHONE_L5 = "79990000055"
+CONTACTS = [
+    {"id": 9002, "name": "Клиент L2", "custom_fields_values": [
+        {"field_id": 1, "field_name": "Телефон", "field_code": "PHONE", "field_type": "multitext",
+         "values": [{"value": "+7 (916) 111-22-33", "enum_code": "WORK"}]}]},
+    {"id": 9005, "name": "Клиент L5", "custom_fields_values": [
+        {"field_id": 1, "field_name": "Телефон", "field_code": "PHONE", "field_type": "multitext",
+         "values": [{"value": PHONE_L5, "enum_code": "WORK"}]}]},
+]  # fmt: skip
 
 
 def _event(eid, lead, at, before, after):
@@ -132,16 +141,20 @@ NOTES = [
     _note(2, 1, 1002, "01-06T15:01", "call_in"),
     _note(3, 1, 1003, "01-15T10:01", "call_out"),
     _note(4, 3, 1006, "02-20T10:01", "call_out"),
+    _note(6, 7, 1010, "02-21T10:01", "call_in"),  # on L7, which the CRM has deleted
 ]
 
 
-def _call(cid, at, direction, talk, phone):
+def _call(cid, at, direction, talk, phone, employee=(1, "Петрова  анна")):
+    who = {"employee_id": employee[0], "employee_full_name": employee[1]}
     return {"id": cid, "start_time": local(at), "finish_time": local(at), "direction": direction,
             "is_lost": talk == 0, "talk_duration": talk, "wait_duration": 5,
             "total_duration": talk + 5, "contact_phone_number": phone,
             "virtual_phone_number": "74951112233", "finish_reason": "subscriber_disconnects",
-            "employees": [] if talk == 0 else [{"employee_id": 1, "employee_full_name":
-                          "Анна Петрова", "is_answered": True, "is_talked": True}]}  # fmt: skip
+            "first_answered_employee_id": None if talk == 0 else employee[0],
+            "first_answered_employee_full_name": None if talk == 0 else employee[1],
+            "employees": [] if talk == 0 else [
+                {**who, "is_answered": True, "is_talked": True}]}  # fmt: skip
 
 
 CALLS = [
@@ -154,6 +167,7 @@ CALLS = [
     _call(1007, "02-02T10:00", "in", 100, "79990000007"),
     _call(1008, "04-13T12:00", "out", 60, "79990000011"),
     _call(1009, "01-16T20:30", "out", 30, "79995550000"),
+    _call(1010, "02-21T10:00", "in", 45, PHONE_L5, employee=("9", "Сидоров Пётр")),
 ]
 
 COMPANIES = [{"id": 3001, "name": "ООО Ромашка", "custom_fields_values": [
@@ -286,3 +300,5 @@ B24_ACTIVITIES = [{"ID": "77", "OWNER_TYPE_ID": "2", "OWNER_ID": "1", "TYPE_ID":
                    "RESPONSIBLE_ID": "1", "CREATED": "2026-02-02T09:00:00+02:00"}]  # fmt: skip
 
 AS_OF = "2026-04-15 00:00:00"
+# dead_days lowered so that one idle lead of the company is dead, not forgotten.
+VARS = f'{{"as_of": "{AS_OF}", "dead_days": 60}}'

@@ -18,13 +18,13 @@ def marts(warehouse, tmp_path_factory):
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
     (project / "seeds" / "manager_plans.csv").write_text(g.PLANS)
     load_golden(store)
-    dbt_build(warehouse, "--vars", f'{{"as_of": "{g.AS_OF}"}}', project_dir=project)
+    dbt_build(warehouse, "--vars", g.VARS, project_dir=project)
 
     def query(sql: str) -> list[tuple]:
         return store.client.query(sql).result_rows
 
     query.rebuild = lambda: dbt_build(  # type: ignore[attr-defined]
-        warehouse, "--vars", f'{{"as_of": "{g.AS_OF}"}}', project_dir=project
+        warehouse, "--vars", g.VARS, project_dir=project
     )
     return query
 
@@ -112,7 +112,43 @@ def test_call_load_by_stage(marts):
         "period_grain = 'month' AND period_start = '2026-02-01' AND segment_type = 'all' "
         "ORDER BY pipeline"
     )
-    assert feb == [("Общая", "Новая", 1), ("Продажи", "Квалификация", 1)]  # C7 Bitrix24, C6
+    # C7 (Bitrix24); C6, and C10 whose CRM link names deleted L7: L5's phone finds L5.
+    assert feb == [("Общая", "Новая", 1), ("Продажи", "Квалификация", 2)]
+    managers = marts(
+        "SELECT segment_type, segment_value, sum(calls), sum(talk_seconds) "
+        "FROM marts_candidate.call_load_by_stage WHERE period_grain = 'month' "
+        "AND period_start = '2026-01-01' AND segment_type IN ('manager', 'deal_manager') "
+        "GROUP BY segment_type, segment_value ORDER BY segment_type, segment_value"
+    )
+    assert managers == [
+        ("deal_manager", "(none)", 2, 30),  # C4, C9: no deal
+        ("deal_manager", "Анна Петрова", 4, 570),  # C1-C3 on L1, C5 on L2
+        # UIS says "Петрова  анна": the conformed name is the CRM's, and C9 is hers too.
+        ("manager", "unknown", 1, 0),  # C4 rang nobody
+        ("manager", "Анна Петрова", 5, 600),
+    ]
+
+
+def test_managers_are_conformed_and_the_unmatched_listed(marts):
+    rows = marts(
+        "SELECT system, person_id, person_name, manager, match FROM intermediate.int_managers "
+        "ORDER BY system, person_id"
+    )
+    assert rows == [
+        ("amocrm", "amocrm:501", "Анна Петрова", "Анна Петрова", "crm_user"),
+        ("amocrm", "amocrm:502", "Борис Орлов", "Борис Орлов", "crm_user"),
+        ("bitrix24", "bitrix24:1", "Вера Смирнова", "Вера Смирнова", "crm_user"),
+        ("uis", "uis:1", "Петрова  анна", "Анна Петрова", "name"),
+        ("uis", "uis:9", "Сидоров Пётр", "Сидоров Пётр", "unmatched"),
+    ]
+
+
+def test_a_crm_link_to_a_deleted_deal_falls_back_to_the_phone(marts):
+    rows = marts(
+        "SELECT deal_id, attribution, stage, manager, deal_manager FROM intermediate.int_calls "
+        "WHERE call_id = 'uis:1010'"
+    )
+    assert rows == [("amocrm:5", "phone", "Квалификация", "Сидоров Пётр", "Анна Петрова")]
 
 
 def test_call_proportions(marts):
@@ -123,7 +159,8 @@ def test_call_proportions(marts):
         "AND segment_type = 'source' ORDER BY segment_value"
     )
     assert rows == [
-        ("unknown", 2, 0.5, pytest.approx(2 / 6), pytest.approx(0.05), 0, 0, 0, 0, None, None),
+        # C4 and C9 have no deal, so no source: '(none)', where a deal without one is 'unknown'.
+        ("(none)", 2, 0.5, pytest.approx(2 / 6), pytest.approx(0.05), 0, 0, 0, 0, None, None),
         (
             "Сайт",
             4,
@@ -139,6 +176,17 @@ def test_call_proportions(marts):
         ),
         ("Холодный обзвон", 0, 0, 0, 0, 1, 0, 0, 0, 0.0, None),
     ]
+    managers = marts(
+        "SELECT segment_value, calls, talk_minutes, deals_created, deals_won, revenue_won, "
+        "effort_to_revenue FROM marts_candidate.call_proportions WHERE "
+        "period_start = '2026-01-01' AND segment_type = 'manager' ORDER BY segment_value"
+    )
+    # One Анна: her calls (as the PBX's operator) and her wins (as the CRM's responsible).
+    assert managers == [
+        ("unknown", 1, 0, 0, 0, 0, None),  # C4
+        ("Анна Петрова", 5, 10.0, 2, 1, 100_000, 1.0),  # L1, L2 created; L1 won
+        ("Борис Орлов", 0, 0, 1, 0, 0, None),  # L3 created
+    ]
 
 
 def test_manager_activity(marts):
@@ -152,25 +200,27 @@ def test_manager_activity(marts):
         # January: Анна answered C1-C3, C5, C9 (10 talk minutes); C4 was missed by nobody.
         ("2026-01-01", "unknown", 1, 0, 0, 1, approx(12.5)),
         ("2026-01-01", "Анна Петрова", 5, approx(10), 0, approx(7), approx(87.5)),
-        # February: Борис met L4's client (5 points), Анна had C6 and C7 (2 + 5 min × 0.2).
-        ("2026-02-01", "Анна Петрова", 2, approx(5), 0, approx(3), approx(37.5)),
-        ("2026-02-01", "Борис Орлов", 0, 0, 1, approx(5), approx(62.5)),
+        # February: Борис met L4's client (5 points), Анна had C6 and C7 (2 + 5 min × 0.2),
+        # Сидоров, whom no CRM user matches, took C10 (1 + 0.75 min × 0.2): 9.15 points.
+        ("2026-02-01", "Анна Петрова", 2, approx(5), 0, approx(3), approx(300 / 9.15)),
+        ("2026-02-01", "Борис Орлов", 0, 0, 1, approx(5), approx(500 / 9.15)),
+        ("2026-02-01", "Сидоров Пётр", 1, approx(0.75), 0, approx(1.15), approx(115 / 9.15)),
     ]
 
 
 def test_forgotten_deals(marts):
     rows = marts(
-        "SELECT deal_id, kind, stage, round(idle_days, 2), is_forgotten, amount_at_stake "
-        "FROM marts_candidate.forgotten_deals ORDER BY deal_id"
+        "SELECT deal_id, kind, stage, idle_days, idle_status, is_forgotten, is_dead, "
+        "amount_at_stake FROM marts_candidate.forgotten_deals ORDER BY deal_id"
     )
+    # as_of is 04-15 00:00 UTC; 10:00 Moscow time is 07:00 UTC; whole days; dead_days = 60.
     assert rows == [
-        # as_of is 04-15 00:00 UTC; 10:00 Moscow time is 07:00 UTC.
-        ("amocrm:10", "lead", "Новая", 41.71, True, 1000),  # created 03-04 10:00 MSK
-        ("amocrm:11", "lead", "Новая", 1.62, False, 1000),  # 1 d 15 h since the 04-13 call
-        ("amocrm:4", "lead", "Новая", 69.71, True, 80_000),  # last touch: the 02-04 meeting
-        ("amocrm:5", "deal", "Квалификация", 62.71, True, 30_000),  # moved on 02-11 10:00
-        ("amocrm:8", "lead", "Новая", 43.71, True, 1000),
-        ("amocrm:9", "lead", "Новая", 42.71, True, 1000),
+        ("amocrm:10", "lead", "Новая", 41, "forgotten", True, False, 1000),  # created 03-04
+        ("amocrm:11", "lead", "Новая", 1, "active", False, False, 1000),  # called 04-13 12:00
+        ("amocrm:4", "lead", "Новая", 69, "dead", False, True, 80_000),  # 02-04 meeting
+        ("amocrm:5", "deal", "Квалификация", 52, "forgotten", True, False, 30_000),  # C10
+        ("amocrm:8", "lead", "Новая", 43, "forgotten", True, False, 1000),
+        ("amocrm:9", "lead", "Новая", 42, "forgotten", True, False, 1000),
     ]
 
 
@@ -236,9 +286,12 @@ def test_customer_revenue(marts):
     )
     # L1 (company 3001, INN of K1) was won on 01-10 09:00 UTC; K1 paid on 01-25 00:00 MSK.
     to_money = round(14 + 12 / 24, 3)
+    # churn_months = 3: a client churns in the 4th month after its last sale without one.
     assert rows == [
         ("ИП Василёк", "2025-10-01", 5_000, 0, "new", None, True, None),
+        ("ИП Василёк", "2026-02-01", 0, 0, "churned", None, True, None),
         ("ООО Лютик", "2025-06-01", 10_000, 0, "new", None, False, None),
+        ("ООО Лютик", "2025-10-01", 0, 0, "churned", None, False, None),
         ("ООО Лютик", "2026-01-01", 20_000, 0, "reactivated", None, False, None),
         ("ООО Ромашка", "2026-01-01", 100_000, 100_000, "new", to_money, False, "amocrm:3001"),
         ("ООО Ромашка", "2026-02-01", 50_000, 0, "repeat", to_money, False, "amocrm:3001"),
@@ -259,3 +312,16 @@ def test_rebuild_of_unchanged_data_gives_identical_marts(marts):
     before = fingerprint()
     marts.rebuild()  # int_calls runs incrementally the second time
     assert fingerprint() == before
+
+
+def test_every_mart_column_carries_its_description_as_a_comment(marts):
+    """BI tools show ClickHouse comments: dbt's docs are persisted into every mart column."""
+    missing = marts(
+        "SELECT table, name FROM system.columns WHERE database = 'marts_candidate' "
+        "AND comment = '' ORDER BY table, name"
+    )
+    assert missing == []
+    tables = marts(
+        "SELECT name FROM system.tables WHERE database = 'marts_candidate' AND comment = ''"
+    )
+    assert tables == []

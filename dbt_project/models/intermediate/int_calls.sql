@@ -14,19 +14,22 @@
 --   3. else no deal.
 -- Incremental runs re-attribute the last `calls_lookback_days`: CRM links arrive late.
 with calls as (
-    select call_id, telephony_call_id, started_at, direction, is_answered, talk_seconds, wait_seconds, client_phone, employee_name
+    select call_id, telephony_call_id, started_at, direction, is_answered, talk_seconds, wait_seconds, client_phone,
+           if(employee_id != '', concat('uis:', employee_id), if(employee_name != '', concat('uis:name:', employee_name), '')) as employee_key
     from {{ ref('stg_uis__calls') }}
     {% if is_incremental() %}
     where started_at >= (select max(started_at) from {{ this }})
         - toIntervalDay({{ var('calls_lookback_days') }})
     {% endif %}
 ),
--- A CRM may still link a call to a deal it has since deleted outright (Bitrix24 keeps the
--- call record): such links are ignored and the call falls back to the phone.
+-- A CRM may still link a call to a deal it has since deleted (amoCRM keeps restorable deals
+-- with is_deleted, Bitrix24 keeps the call record of a deal deleted outright): such links are
+-- ignored and the call falls back to the phone rule, which sees only live deals.
 crm_links as (
     select l.telephony_call_id as telephony_call_id, min(l.deal_id) as deal_id
     from {{ ref('int_crm_call_links') }} as l
     inner join {{ ref('int_deals') }} as d on d.deal_id = l.deal_id
+    where d.is_deleted = 0
     group by l.telephony_call_id
 ),
 phone_match as (
@@ -40,7 +43,7 @@ phone_match as (
 attributed as (
     select
         c.call_id as call_id, c.telephony_call_id as telephony_call_id, c.started_at as started_at, c.direction as direction,
-        c.is_answered as is_answered, c.talk_seconds as talk_seconds, c.wait_seconds as wait_seconds, c.client_phone as client_phone, c.employee_name as employee_name,
+        c.is_answered as is_answered, c.talk_seconds as talk_seconds, c.wait_seconds as wait_seconds, c.client_phone as client_phone, c.employee_key as employee_key,
         multiIf(l.deal_id != '', l.deal_id, m.deal_id != '', m.deal_id, '') as deal_id,
         multiIf(l.deal_id != '', 'crm_link', m.deal_id != '', 'phone', 'none') as attribution
     from calls as c
@@ -50,7 +53,7 @@ attributed as (
 staged as (
     select
         a.call_id as call_id, a.telephony_call_id as telephony_call_id, a.started_at as started_at, a.direction as direction,
-        a.is_answered as is_answered, a.talk_seconds as talk_seconds, a.wait_seconds as wait_seconds, a.client_phone as client_phone, a.employee_name as employee_name,
+        a.is_answered as is_answered, a.talk_seconds as talk_seconds, a.wait_seconds as wait_seconds, a.client_phone as client_phone, a.employee_key as employee_key,
         a.deal_id as deal_id, a.attribution as attribution,
         i.deal_id as interval_deal_id,
         i.stage_name as interval_stage,
@@ -70,14 +73,22 @@ select
     s.client_phone as client_phone,
     nullIf(s.deal_id, '') as deal_id,
     s.attribution as attribution,
+    -- Who a call belongs to (METRICS.md "Call"): the operator who talked (the telephony
+    -- employee, conformed to the CRM user), else the responsible manager of its deal.
+    nullIf(o.manager, '') as operator,
+    if(s.deal_id = '', '(none)', d.manager) as deal_manager,
+    multiIf(o.manager != '', o.manager, s.deal_id != '', d.manager, 'unknown') as manager,
+    -- A call without a deal has no pipeline, source, project or rating: '(none)', unlike a
+    -- deal that lacks one ('unknown').
     if(s.deal_id = '', '(none)', d.pipeline) as pipeline,
     multiIf(s.deal_id = '', '(no deal)', s.interval_deal_id = '', 'before deal',
             s.interval_stage) as stage,
     multiIf(s.deal_id = '', 'none', s.interval_deal_id = '', 'before', s.interval_stage_kind)
         as stage_kind,
-    ifNull(nullIf(s.employee_name, ''), if(s.deal_id = '', 'unknown', d.manager)) as manager,
-    if(s.deal_id = '', 'unknown', d.source) as source,
-    if(s.deal_id = '', 'unknown', d.project) as project,
-    if(s.deal_id = '', 'unknown', d.rating) as rating
+    if(s.deal_id = '', '(none)', d.source) as source,
+    if(s.deal_id = '', '(none)', d.project) as project,
+    if(s.deal_id = '', '(none)', d.rating) as rating
 from staged as s
 left join {{ ref('int_deals') }} as d on d.deal_id = s.deal_id
+left join (select person_id, manager from {{ ref('int_managers') }} where system = 'uis') as o
+    on o.person_id = s.employee_key

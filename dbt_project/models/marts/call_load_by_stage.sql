@@ -2,7 +2,8 @@
 -- How much calling each deal stage costs. Nothing is dropped: calls without a deal appear as
 -- pipeline '(none)', stage '(no deal)'; calls before a deal's creation as 'before deal'; after
 -- the close they keep the final stage, which shows the post-sale load. Per period and segment
--- the calls over all stages add up to the calls in the period.
+-- the calls over all stages add up to the calls in the period. 'manager' is whom the call
+-- belongs to (its operator), 'deal_manager' the responsible manager of its deal.
 select
     p.1 as period_grain,
     p.2 as period_start,
@@ -22,5 +23,5 @@ select
     {{ safe_div('countIf(c.deal_id is not null)', 'deals_touched') }} as calls_per_deal
 from {{ ref('int_calls') }} as c
 array join {{ period_starts('started_at') }} as p
-array join {{ segments() }} as seg
+array join {{ segments(('manager', 'deal_manager', 'source', 'project', 'rating', 'pipeline')) }} as seg
 group by period_grain, period_start, pipeline, stage, segment_type, segment_value

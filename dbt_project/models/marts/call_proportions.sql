@@ -2,7 +2,9 @@
 -- Which managers, sources, projects and client ratings eat talk time without bringing revenue.
 -- Shares are within one month and one segment_type. effort_to_revenue = talk_share /
 -- revenue_share: a project with 40 % of talk time and 10 % of revenue scores 4.0.
-{% set types = ('manager', 'source', 'project', 'rating') %}
+-- 'manager': calls by whom they belong to (the operator), deals by their responsible manager,
+-- one conformed name for both; 'deal_manager': the calls on a manager's own deals.
+{% set types = ('manager', 'deal_manager', 'source', 'project', 'rating') %}
 with calls as (
     select
         toStartOfMonth({{ local('started_at') }}) as period_start,
@@ -16,10 +18,10 @@ with calls as (
 ),
 deal_events as (
     select created_at as ts, 1 as created, 0 as won, toFloat64(0) as revenue,
-           manager, source, project, rating
+           manager, manager as deal_manager, source, project, rating
     from {{ ref('int_deals') }} where is_deleted = 0
     union all
-    select assumeNotNull(won_at), 0, 1, amount, manager, source, project, rating
+    select assumeNotNull(won_at), 0, 1, amount, manager, manager, source, project, rating
     from {{ ref('int_deals') }} where is_deleted = 0 and won_at is not null
 ),
 deals as (

@@ -3,7 +3,8 @@
 -- lead of the cohort has had N days (cohort end + N days <= as_of), so every non-NULL value
 -- of one column gave each lead the same time to convert.
 -- projected_conversion: the to-date value divided by the share of eventual wins that mature
--- cohorts of the same segment had reached at this cohort's age (chain ladder).
+-- cohorts of the same segment had reached at this cohort's age (chain ladder), capped at 1.
+-- age_days counts from the cohort's last day and is 0 while the cohort is still open.
 {% set horizons = [7, 30, 60, 90] %}
 with as_of as (
     select as_of from {{ ref('int_as_of') }}
@@ -72,8 +73,9 @@ select
     a.leads as leads,
     a.won_to_date as won_to_date,
     {{ safe_div('a.won_to_date', 'a.leads') }} as cohort_conversion_to_date,
-    toInt32(dateDiff('day', a.cohort_last_day, toDate(a.as_of, '{{ var("business_timezone") }}')))
-        as age_days,
+    toInt32(greatest(0, dateDiff('day', a.cohort_last_day,
+                                 toDate(a.as_of, '{{ var("business_timezone") }}')))) as age_days,
+    a.cohort_end > a.as_of as is_open,
     {% for n in horizons %}
     a.won_within_{{ n }}d as won_within_{{ n }}d,
     if(a.cohort_end + toIntervalDay({{ n }}) <= a.as_of,
@@ -86,7 +88,7 @@ select
     multiIf(
         a.is_mature, {{ safe_div('a.won_to_date', 'a.leads') }},
         development_share is null or development_share = 0, NULL,
-        ({{ safe_div('a.won_to_date', 'a.leads') }}) / development_share
+        least(1.0, ({{ safe_div('a.won_to_date', 'a.leads') }}) / development_share)
     ) as projected_conversion,
     a.as_of as as_of
 from aged as a

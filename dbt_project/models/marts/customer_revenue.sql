@@ -1,7 +1,7 @@
 {{ config(engine='MergeTree()', order_by='(period_start, counterparty_id)') }}
 -- 1C sales and payments per client and month: new, repeat or reactivated, the first payment
--- after the client's first CRM win (conversion to money), and whether the client has churned
--- (no sale in the last `churn_months` months before as_of).
+-- after the client's first CRM win (conversion to money), and churn: a 'churned' row in the
+-- month a client's gap since its last sale passes `churn_months`, and is_churned as of as_of.
 with as_of as (
     select as_of from {{ ref('int_as_of') }}
 ),
@@ -14,7 +14,7 @@ docs as (
     from {{ ref('stg_onec__payments') }}
     where is_posted and not is_deleted and counterparty_id is not null and document_at is not null
 ),
-monthly as (
+documents as (
     select
         assumeNotNull(counterparty_id) as counterparty_id,
         toStartOfMonth({{ local('assumeNotNull(document_at)') }}) as period_start,
@@ -25,12 +25,40 @@ monthly as (
     from docs
     group by counterparty_id, period_start
 ),
+-- A client churns in the first month that ends a gap of more than churn_months since its last
+-- sale (last sale month + churn_months + 1), unless it buys again in that very month
+-- (then it is reactivated there); only months up to as_of's month.
+churn as (
+    select counterparty_id, churn_month as period_start
+    from (
+        select counterparty_id,
+               addMonths(period_start, {{ var('churn_months') }} + 1) as churn_month,
+               leadInFrame(toNullable(period_start)) over (
+                   partition by counterparty_id order by period_start
+                   rows between current row and 1 following) as next_sale_month
+        from documents where sales_documents > 0
+    )
+    where (next_sale_month is null or churn_month < next_sale_month)
+      and churn_month <= toStartOfMonth(
+          toDate((select as_of from as_of), '{{ var("business_timezone") }}'))
+),
+monthly as (
+    select counterparty_id, period_start, sum(sales_amount) as sales_amount,
+           sum(sales_documents) as sales_documents, sum(payments_amount) as payments_amount,
+           sum(payments) as payments, max(churned) as churned
+    from (
+        select *, 0 as churned from documents
+        union all
+        select counterparty_id, period_start, 0, 0, 0, 0, 1 from churn
+    )
+    group by counterparty_id, period_start
+),
 history as (
     select
         *,
-        lagInFrame(if(sales_documents > 0, toNullable(period_start), NULL)) over (
+        max(if(sales_documents > 0, toNullable(period_start), NULL)) over (
             partition by counterparty_id order by period_start
-            rows between 1 preceding and current row) as previous_month,
+            rows between unbounded preceding and 1 preceding) as previous_month,
         min(if(sales_documents > 0, period_start, toDate('2149-01-01'))) over (
             partition by counterparty_id) as first_sale_month,
         max(if(sales_documents > 0, period_start, toDate('1970-01-01'))) over (
@@ -54,7 +82,8 @@ select
     h.sales_documents as sales_documents,
     h.payments_amount as payments_amount,
     h.payments as payments,
-    multiIf(h.sales_documents = 0, 'payment only',
+    multiIf(h.churned = 1 and h.sales_documents = 0, 'churned',
+            h.sales_documents = 0, 'payment only',
             h.period_start = h.first_sale_month, 'new',
             h.previous_month is not null
                 and dateDiff('month', assumeNotNull(h.previous_month), h.period_start)

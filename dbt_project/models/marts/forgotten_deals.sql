@@ -1,7 +1,9 @@
 {{ config(engine='MergeTree()', order_by='(manager, deal_id)') }}
 -- Open leads and deals nobody has touched for a while, with who owns them and what is at
 -- stake. A "lead" is a deal still in its pipeline's first stage (or unsorted); later stages
--- are "deals". Activity is any call, task, meeting, e-mail or stage move on it.
+-- are "deals". Activity is any call, task, meeting, e-mail or stage move on it. Idle past the
+-- kind's threshold it is forgotten (someone should act); idle past `dead_days` it is dead
+-- (written off in practice: clean it up rather than chase it).
 with as_of as (
     select as_of from {{ ref('int_as_of') }}
 ),
@@ -34,11 +36,16 @@ select
     o.amount as amount_at_stake,
     o.created_at as created_at,
     greatest(o.created_at, ifNull(max(t.at), o.created_at)) as last_activity_at,
-    dateDiff('second', last_activity_at, assumeNotNull((select as_of from as_of))) / 86400
+    toUInt32(intDiv(greatest(0, dateDiff('second', last_activity_at,
+                                         assumeNotNull((select as_of from as_of)))), 86400))
         as idle_days,
-    if(kind = 'lead', {{ var('forgotten_lead_days') }}, {{ var('forgotten_deal_days') }})
+    toUInt32(if(kind = 'lead', {{ var('forgotten_lead_days') }}, {{ var('forgotten_deal_days') }}))
         as threshold_days,
-    idle_days >= threshold_days as is_forgotten
+    toUInt32({{ var('dead_days') }}) as dead_after_days,
+    multiIf(idle_days >= dead_after_days, 'dead', idle_days >= threshold_days, 'forgotten',
+            'active') as idle_status,
+    idle_status = 'forgotten' as is_forgotten,
+    idle_status = 'dead' as is_dead
 from open_deals as o
 left join first_open as f on f.pipeline_id = o.pipeline_id
 left join last_touch as t on t.deal_id = o.deal_id
