@@ -22,38 +22,47 @@ from funnelhouse.warehouse.settings import WarehouseSettings
 console = Console(width=None if Console().is_terminal else 150)
 
 
+# Titles and SQL take {month} (the last full month before as_of, 'YYYY-MM-DD') and {month_name}.
 KEY_MARTS = [
     ("Gross vs cohort conversion by month (all leads)",
-     "SELECT toString(g.period_start) AS month, g.leads_created AS leads, g.deals_won AS won, "
-     "round(g.gross_conversion, 3) AS gross, round(c.cohort_conversion_to_date, 3) AS cohort, "
-     "round(c.conversion_30d, 3) AS cohort_30d, round(c.projected_conversion, 3) AS projected "
+     "SELECT formatDateTime(g.period_start, '%b %Y') AS month, g.leads_created AS leads, "
+     "g.deals_won AS won, round(g.gross_conversion, 3) AS gross, "
+     "round(c.cohort_conversion_to_date, 3) AS cohort, round(c.conversion_30d, 3) AS cohort_30d, "
+     "round(c.projected_conversion, 3) AS projected "
      "FROM marts.conversion_gross AS g LEFT JOIN marts.conversion_cohort AS c "
      "ON c.cohort_start = g.period_start AND c.cohort_grain = 'month' "
      "AND c.segment_type = 'all' WHERE g.period_grain = 'month' AND g.segment_type = 'all' "
      "ORDER BY g.period_start DESC LIMIT 12"),
-    ("Call load per stage (last full month)",
+    ("Call load per stage, {month_name}",
      "SELECT pipeline, stage, calls, answered_calls AS answered, missed_calls AS missed, "
      "round(talk_seconds / 3600, 1) AS talk_hours, deals_touched AS deals, "
      "round(calls_per_deal, 1) AS per_deal FROM marts.call_load_by_stage "
-     "WHERE period_grain = 'month' AND segment_type = 'all' AND period_start = "
-     "(SELECT max(period_start) - INTERVAL 1 MONTH FROM marts.call_load_by_stage "
-     "WHERE period_grain = 'month') ORDER BY pipeline, calls DESC"),
-    ("Call proportions by source (last full month)",
+     "WHERE period_grain = 'month' AND segment_type = 'all' AND period_start = '{month}' "
+     "ORDER BY pipeline, calls DESC"),
+    ("Call proportions by source, {month_name}",
      "SELECT segment_value AS source, calls, round(talk_share, 3) AS talk_share, "
      "deals_won AS won, round(revenue_share, 3) AS revenue_share, "
      "round(effort_to_revenue, 2) AS effort_to_revenue FROM marts.call_proportions "
-     "WHERE segment_type = 'source' AND period_start = (SELECT max(period_start) - INTERVAL 1 "
-     "MONTH FROM marts.call_proportions) ORDER BY talk_share DESC"),
-    ("Manager activity (last full month)",
+     "WHERE segment_type = 'source' AND period_start = '{month}' ORDER BY talk_share DESC"),
+    ("Effort vs revenue by manager, {month_name}",
+     "SELECT segment_value AS manager, calls, round(talk_share, 3) AS talk_share, "
+     "deals_won AS won, revenue_won AS revenue, round(effort_to_revenue, 2) AS effort_to_revenue "
+     "FROM marts.call_proportions WHERE segment_type = 'manager' AND period_start = '{month}' "
+     "ORDER BY talk_share DESC LIMIT 10"),
+    ("Manager activity, {month_name}",
      "SELECT manager, calls, round(talk_minutes) AS talk_min, meetings, emails, tasks, "
      "round(activity_index, 1) AS activity_index FROM marts.manager_activity "
-     "WHERE period_grain = 'month' AND period_start = (SELECT max(period_start) - INTERVAL 1 "
-     "MONTH FROM marts.manager_activity) ORDER BY activity_index DESC LIMIT 10"),
-    ("Forgotten deals (top 10 by amount)",
-     "SELECT deal_id, kind, stage, manager, round(idle_days) AS idle_days, amount_at_stake "
+     "WHERE period_grain = 'month' AND period_start = '{month}' "
+     "ORDER BY activity_index DESC LIMIT 10"),
+    ("Forgotten deals (top 10 by amount; dead ones left out)",
+     "SELECT deal_id, kind, stage, manager, idle_days, amount_at_stake "
      "FROM marts.forgotten_deals WHERE is_forgotten ORDER BY amount_at_stake DESC LIMIT 10"),
+    ("Open deals by idle status",
+     "SELECT idle_status AS status, count() AS deals, sum(amount_at_stake) AS amount "
+     "FROM marts.forgotten_deals GROUP BY idle_status ORDER BY idle_status"),
     ("Missed calls: callback rate by weekday",
-     "SELECT weekday, count() AS missed, round(avg(called_back), 3) AS called_back, "
+     "SELECT arrayElement(['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'], weekday) AS day, "
+     "count() AS missed, round(avg(called_back), 3) AS called_back, "
      "round(median(callback_minutes)) AS median_minutes FROM marts.missed_calls "
      "GROUP BY weekday ORDER BY weekday"),
     ("Stage velocity (Продажи, all months)",
@@ -64,32 +73,78 @@ KEY_MARTS = [
     ("Loss reasons (all time)",
      "SELECT loss_reason, sum(lost_deals) AS lost, round(sum(lost_amount)) AS amount "
      "FROM marts.loss_reasons GROUP BY loss_reason ORDER BY lost DESC"),
-    ("Plan / fact (last full month)",
+    ("Plan / fact, {month_name}",
      "SELECT manager, plan_revenue, won_revenue, round(revenue_done, 2) AS done FROM "
-     "marts.plan_fact WHERE period_start = (SELECT max(period_start) - INTERVAL 1 MONTH FROM "
-     "marts.plan_fact) ORDER BY manager"),
-    ("1C revenue by client status (last 6 months)",
-     "SELECT toString(period_start) AS month, customer_status AS status, count() AS clients, "
-     "round(sum(sales_amount)) AS sales, round(sum(payments_amount)) AS paid "
-     "FROM marts.customer_revenue WHERE period_start >= (SELECT max(period_start) - "
-     "INTERVAL 6 MONTH FROM marts.customer_revenue) GROUP BY period_start, status "
+     "marts.plan_fact WHERE period_start = '{month}' ORDER BY manager"),
+    ("1C revenue by client status, the 6 months to {month_name}",
+     "SELECT formatDateTime(period_start, '%b %Y') AS month, customer_status AS status, "
+     "count() AS clients, round(sum(sales_amount)) AS sales, round(sum(payments_amount)) AS paid "
+     "FROM marts.customer_revenue WHERE period_start > toDate('{month}') - INTERVAL 6 MONTH "
+     "AND period_start <= '{month}' GROUP BY period_start, status "
      "ORDER BY period_start DESC, status"),
 ]  # fmt: skip
+# Columns that hold roubles: printed with thousands separators and the currency.
+MONEY = ("amount", "revenue", "sales", "paid")
+# The month before the latest month in the marts (cut by dbt in the business time zone).
+LAST_FULL_MONTH = (
+    "SELECT max(period_start) - INTERVAL 1 MONTH FROM marts.conversion_gross "
+    "WHERE period_grain = 'month'"
+)
+
+
+def _cell(column: str, value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float) and any(m in column for m in MONEY):
+        return f"{value:,.0f} ₽".replace(",", "\u202f")
+    if isinstance(value, int):
+        return f"{value:,}".replace(",", "\u202f")
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".").replace(",", "\u202f")
+    return str(value)
 
 
 def print_query(settings: WarehouseSettings, sql: str, title: str | None = None) -> int:
+    """Print a result as a table (numbers grouped, roubles marked); says so when it is empty."""
     client = get_client(settings)
     try:
         result = client.query(sql)
     finally:
         client.close()
+    if not result.result_rows:
+        console.print(f"{title}: no rows" if title else "no rows")
+        return 0
     table = Table(title=title, title_justify="left", show_lines=False)
     for name in result.column_names:
-        table.add_column(name)
+        numeric = any(isinstance(row[len(table.columns)], int | float) for row in
+                      result.result_rows[:50])  # fmt: skip
+        table.add_column(name, justify="right" if numeric else "left")
     for row in result.result_rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*(_cell(c, v) for c, v in zip(result.column_names, row, strict=True)))
     console.print(table)
     return len(result.result_rows)
+
+
+def print_key_marts(settings: WarehouseSettings) -> None:
+    """The demo's short form of each mart, for the last full month before the marts' as_of."""
+    client = get_client(settings)
+    try:
+        month = client.query(LAST_FULL_MONTH).result_rows[0][0]
+        unmatched = client.query(
+            "SELECT person_name FROM intermediate.int_managers WHERE match = 'unmatched'"
+        ).result_rows
+    finally:
+        client.close()
+    if unmatched:
+        console.print(
+            "[yellow]PBX employees no CRM user matches[/yellow] (add them to the "
+            f"manager_aliases var): {', '.join(r[0] for r in unmatched)}\n"
+        )
+    names = {"month": month.isoformat(), "month_name": month.strftime("%B %Y")}
+    for title, sql in KEY_MARTS:
+        print_query(settings, sql.format(**names), title.format(**names))
 
 
 def demo(settings: WarehouseSettings, seed: int = 42, scale: float = 0.5,
@@ -123,8 +178,7 @@ def demo(settings: WarehouseSettings, seed: int = 42, scale: float = 0.5,
                       "→ marts → mart gate → publish")  # fmt: skip
         result = run_job("incremental", settings, log_level="WARNING")
         console.print(f"run {result.run_id} succeeded in {time.monotonic() - started:.0f} s\n")
-        for title, sql in KEY_MARTS:
-            print_query(settings, sql, title)
+        print_key_marts(settings)
         run_dbt("docs", "generate", "--quiet", settings=settings)
         from funnelhouse.dbt import DBT_PROJECT_DIR
 

@@ -152,13 +152,16 @@ def missed_calls(c: Company) -> pd.DataFrame:
     )
 
 
-def idle_deals(c: Company, at: int, lead_days: float = 3, deal_days: float = 14) -> pd.DataFrame:
+def idle_deals(
+    c: Company, at: int, lead_days: float = 3, deal_days: float = 14, dead_days: float = 90
+) -> pd.DataFrame:
     """Deals open at `at` with the last time anyone touched them, by the simulator's own record.
 
     Touches are what happened to the deal in the simulation: its creation, every stage move,
     every call truly about it, every task and every non-call CRM activity on it. A deal still
     in its pipeline's first stages (unsorted or the first open one) is a "lead" and is left
-    idle after `lead_days`; later stages after `deal_days` (METRICS.md forgotten_deals).
+    idle after `lead_days`; later stages after `deal_days`; idle `dead_days` or more, it is
+    dead rather than forgotten (METRICS.md forgotten_deals).
     """
     L = c.leads
     n = len(L)
@@ -195,7 +198,8 @@ def idle_deals(c: Company, at: int, lead_days: float = 3, deal_days: float = 14)
             "kind": np.where(is_lead, "lead", "deal"),
             "last_activity_at": _utc(last[rows]),
             "idle_days": idle,
-            "is_forgotten": idle >= threshold,
+            "is_forgotten": (idle >= threshold) & (idle < dead_days),
+            "is_dead": idle >= dead_days,
         }
     )
 

@@ -67,11 +67,69 @@ def _reports_agree_with_the_simulation(client, company, clock: int) -> None:
     # Exactly the deals the simulator left idle as of the instant the marts describe.
     as_of = client.command("SELECT toUnixTimestamp(as_of) FROM intermediate.int_as_of")
     idle = truth.idle_deals(company, int(as_of))
-    sql = "SELECT deal_id, kind FROM marts.forgotten_deals WHERE is_forgotten"
-    flagged = dict(client.query(sql).result_rows)
-    left = idle[idle.is_forgotten]
-    expected = dict(zip(left.deal_id, left.kind, strict=True))
-    assert expected and flagged == expected
+    for flag in ("is_forgotten", "is_dead"):
+        sql = f"SELECT deal_id, kind FROM marts.forgotten_deals WHERE {flag}"
+        flagged = dict(client.query(sql).result_rows)
+        left = idle[idle[flag]]
+        expected = dict(zip(left.deal_id, left.kind, strict=True))
+        assert expected and flagged == expected, flag
+
+
+def _managers_agree_across_marts(client) -> None:
+    """One person is one manager in every mart: calls and wins per manager and month agree."""
+    assert (
+        client.command("SELECT count() FROM intermediate.int_managers WHERE match = 'unmatched'")
+        == 0
+    )  # every PBX employee of the company is one of its CRM users
+
+    def per_manager(sql: str) -> dict[tuple, int]:
+        return {(str(m), p): int(v) for m, p, v in client.query(sql).result_rows if v}
+
+    month = "period_start, "
+    load = per_manager(
+        f"SELECT segment_value, {month} sum(calls) FROM marts.call_load_by_stage WHERE "
+        "period_grain = 'month' AND segment_type = 'manager' GROUP BY segment_value, period_start"
+    )
+    activity = per_manager(
+        f"SELECT manager, {month} calls FROM marts.manager_activity WHERE period_grain = 'month'"
+    )
+    shares = per_manager(
+        f"SELECT segment_value, {month} calls FROM marts.call_proportions "
+        "WHERE segment_type = 'manager'"
+    )
+    assert load and load == activity == shares
+    won = per_manager(
+        f"SELECT segment_value, {month} deals_won FROM marts.call_proportions "
+        "WHERE segment_type = 'manager'"
+    )
+    gross = per_manager(
+        f"SELECT segment_value, {month} deals_won FROM marts.conversion_gross "
+        "WHERE period_grain = 'month' AND segment_type = 'manager'"
+    )
+    assert won and won == gross
+    # effort_to_revenue is defined for every manager and month with talk and revenue, and
+    # every manager who brought revenue also talked: no one is split into two names.
+    rows = client.query(
+        "SELECT segment_value, countIf(talk_minutes > 0 AND revenue_won > 0), "
+        "countIf(talk_minutes > 0 AND revenue_won > 0 AND effort_to_revenue IS NULL), "
+        "sum(revenue_won) FROM marts.call_proportions WHERE segment_type = 'manager' "
+        "GROUP BY segment_value"
+    ).result_rows
+    earning = {m: both for m, both, _, revenue in rows if revenue > 0}
+    assert earning and all(both > 0 for both in earning.values()), earning
+    assert all(undefined == 0 for _, _, undefined, _ in rows)
+
+
+def _cohorts_are_bounded(client) -> None:
+    """projected_conversion lies between the to-date value and 1; age_days is never negative
+    and is 0 for a cohort still open at as_of."""
+    bad = client.command(
+        "SELECT count() FROM marts.conversion_cohort WHERE age_days < 0 "
+        "OR projected_conversion > 1 OR projected_conversion < cohort_conversion_to_date - 1e-9 "
+        "OR (is_open AND age_days != 0)"
+    )
+    assert bad == 0
+    assert client.command("SELECT countIf(is_open) FROM marts.conversion_cohort") > 0
 
 
 def _months(ts: pd.Series, at: pd.Timestamp) -> dict:
@@ -150,6 +208,15 @@ def test_full_graph_publishes_marts_that_match_the_ground_truth(world, warehouse
     _won_dates_agree(client, company, sources.clock)
     _call_links_agree(client, company, sources.clock)
     _reports_agree_with_the_simulation(client, company, sources.clock)
+    _managers_agree_across_marts(client)
+    _cohorts_are_bounded(client)
+    # What BI shows next to each column: dbt's descriptions, persisted as comments.
+    assert (
+        client.command(
+            "SELECT count() FROM system.columns WHERE database = 'marts' AND comment = ''"
+        )
+        == 0
+    )
 
     # The company moves on three days; the next hourly run reads only what changed.
     sources.advance(days=3)
