@@ -83,6 +83,9 @@ def http_source(settings: AmoCrmSettings) -> HttpSource:
         session=session,
         secrets=(token,),
         classify=_classify,
+        url_var="AMOCRM_BASE_URL",
+        auth_fix="check AMOCRM_TOKEN (a long-lived token of the private integration; it may "
+        "have been revoked or have expired) and that AMOCRM_BASE_URL is your account's address",
     )
 
 
@@ -90,6 +93,12 @@ def _limiter(settings: AmoCrmSettings) -> WindowLimiter:
     """`rate_per_second` as whole requests per window: 7/s is 7 in any 1 s (+ margin)."""
     limit = max(int(settings.rate_per_second), 1)
     return WindowLimiter(limit, limit / settings.rate_per_second + settings.window_margin_seconds)
+
+
+def probe(http: HttpSource, settings: AmoCrmSettings) -> str:
+    """One cheap authenticated call (the account), for `sources check`."""
+    _, body = request_json(http, "check", "GET", "/api/v4/account")
+    return f"account {body.get('subdomain') or body.get('id')}" if isinstance(body, dict) else "ok"
 
 
 def _embedded(body: Any, key: str) -> list[dict]:
@@ -161,6 +170,8 @@ def _records(rows: list[dict], state: SyncState, cursor_field: str | None) -> li
 
 
 def _start(state: SyncState, lookback: int) -> int:
+    if state.since is not None:
+        return int(state.since)
     return 0 if state.cursor is None else max(int(float(state.cursor)) - lookback, 0)
 
 

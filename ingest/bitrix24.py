@@ -30,11 +30,12 @@ from funnelhouse.ingest.http import (
     RateLimiter,
     RetryableResponse,
     SourceError,
+    SourceFatal,
     prefetch,
-    redact_url,
     request_json,
 )
 from funnelhouse.ingest.raw import RawRecord, RawStore
+from funnelhouse.ingest.secrets import url_secrets
 from funnelhouse.ingest.settings import Bitrix24Settings
 from funnelhouse.ingest.sync import Extractor, Stream, SyncState
 
@@ -42,6 +43,13 @@ SOURCE = "bitrix24"
 PAGE = 50
 _RETRYABLE_ERRORS = {"QUERY_LIMIT_EXCEEDED": 1.0, "OPERATION_TIME_LIMIT": 10.0,
                      "INTERNAL_SERVER_ERROR": None, "OVERLOAD_LIMIT": 30.0}  # fmt: skip
+# Refusals a retry cannot cure, in any status (a 200 body included): the webhook is wrong,
+# revoked, or lacks a scope or permission.
+AUTH_ERRORS = {"NO_AUTH_FOUND", "expired_token", "invalid_token", "INVALID_CREDENTIALS",
+               "insufficient_scope", "ACCESS_DENIED", "WRONG_AUTH_TYPE",
+               "authorization_error", "PORTAL_DELETED"}  # fmt: skip
+AUTH_FIX = ("check BITRIX24_WEBHOOK_URL (https://<portal>/rest/<user_id>/<code>/): the webhook "
+            "must exist, be active and have the crm, telephony and user scopes")  # fmt: skip
 
 STREAMS: dict[str, Stream] = {
     s.name: s
@@ -82,16 +90,34 @@ def http_source(settings: Bitrix24Settings) -> HttpSource:
         source=SOURCE,
         base_url=url.rstrip("/") + "/",
         rate=RateLimiter(settings.rate_per_second, burst=max(settings.burst - 1, 1)),
-        secrets=(url, code, redact_url(url)),
+        secrets=(url, code, *url_secrets(url)),
         classify=_classify,
+        url_var="BITRIX24_WEBHOOK_URL",
+        auth_fix=AUTH_FIX,
     )
+
+
+def _refused(http: HttpSource, stream: str, method: str, error: Any) -> SourceFatal | None:
+    """An auth error code, wherever it came (a 200 body, a batch's `result_error`)."""
+    if isinstance(error, dict) and error.get("error") in AUTH_ERRORS:
+        return http.fatal(stream, f"{method} refused: {_error_text(error)}", AUTH_FIX)
+    return None
 
 
 def _call(http: HttpSource, stream: str, method: str, params: dict[str, Any]) -> dict:
     _, body = request_json(http, stream, "POST", f"{method}.json", json=params)
     if not isinstance(body, dict) or "error" in body:
-        raise SourceError(SOURCE, stream, f"{method} failed: {_error_text(body)}")
+        raise _refused(http, stream, method, body) or SourceError(
+            SOURCE, stream, http.redact(f"{method} failed: {_error_text(body)}")
+        )
     return body
+
+
+def probe(http: HttpSource, settings: Bitrix24Settings) -> str:
+    """One cheap authenticated call (the webhook's own user), for `sources check`."""
+    body = _call(http, "check", "profile", {})
+    user = body.get("result") or {}
+    return f"webhook of user {user.get('ID', '?')}" if isinstance(user, dict) else "ok"
 
 
 def _error_text(body: Any) -> str:
@@ -127,7 +153,9 @@ def _batch_window(
     }
     _, body = request_json(http, stream, "POST", "batch.json", json={"halt": 0, "cmd": cmd})
     if not isinstance(body, dict) or "result" not in body:
-        raise SourceError(SOURCE, stream, f"batch failed: {_error_text(body)}")
+        raise _refused(http, stream, "batch", body) or SourceError(
+            SOURCE, stream, http.redact(f"batch failed: {_error_text(body)}")
+        )
     result = body["result"]
     errors = result.get("result_error") or {}
     if errors:
@@ -135,7 +163,9 @@ def _batch_window(
         code = first.get("error", "") if isinstance(first, dict) else ""
         if code in _RETRYABLE_ERRORS:
             raise RetryableResponse(f"batch sub-request: {code}", _RETRYABLE_ERRORS[code])
-        raise SourceError(SOURCE, stream, f"{method} in batch failed: {_error_text(first)}")
+        raise _refused(http, stream, method, first) or SourceError(
+            SOURCE, stream, http.redact(f"{method} in batch failed: {_error_text(first)}")
+        )
     rows: list[dict] = []
     exhausted = False
     pages = result.get("result") or {}
@@ -227,7 +257,9 @@ def extractor(
     def modified(method: str, field: str, select: list[str]) -> Extractor:
         def run(state: SyncState) -> Iterator[list[RawRecord]]:
             base: dict[str, Any] = {"select": select}
-            if state.cursor is not None:
+            if state.since is not None:
+                base["filter"] = {f">={field}": _iso(int(state.since))}
+            elif state.cursor is not None:
                 since = max(int(float(state.cursor)) - settings.lookback_seconds, 0)
                 base["filter"] = {f">={field}": _iso(since)}
             for rows in prefetch(_keyset(http, name, method, base, "ID", "filter", "order", 0, n)):
@@ -240,11 +272,17 @@ def extractor(
 
         return run
 
-    def appended(method: str, base: dict[str, Any], filter_key: str, upper: bool) -> Extractor:
+    def appended(
+        method: str, base: dict[str, Any], filter_key: str, upper: bool, created: str
+    ) -> Extractor:
         def run(state: SyncState) -> Iterator[list[RawRecord]]:
             last = 0 if state.cursor is None else int(float(state.cursor))
+            params = base
+            if state.since is not None:  # ids say nothing of time: filter on creation instead
+                last = 0
+                params = {**base, filter_key: {f">={created}": _iso(int(state.since))}}
             order_key = "ORDER" if upper else "order"
-            pages = _keyset(http, name, method, base, "ID", filter_key, order_key, last, n,
+            pages = _keyset(http, name, method, params, "ID", filter_key, order_key, last, n,
                             upper=upper)  # fmt: skip
             for rows in prefetch(pages):
                 out = []
@@ -280,9 +318,11 @@ def extractor(
     if name == "activities":
         return modified("crm.activity.list", "LAST_UPDATED", ["*", "COMMUNICATIONS"])
     if name == "stage_history":
-        return appended("crm.stagehistory.list", {"entityTypeId": 2}, "filter", upper=False)
+        return appended(
+            "crm.stagehistory.list", {"entityTypeId": 2}, "filter", False, "CREATED_TIME"
+        )
     if name == "calls":
-        return appended("voximplant.statistic.get", {}, "FILTER", upper=True)
+        return appended("voximplant.statistic.get", {}, "FILTER", True, "CALL_START_DATE")
     if name == "stages":
         # Every status directory (sources, deal stages of each funnel): staging picks DEAL_STAGE*.
         return full("crm.status.list", {}, "ID")

@@ -9,9 +9,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from funnelhouse.ingest.http import SourceError
+from funnelhouse.ingest.http import SourceError, SourceFatal
 from funnelhouse.ingest.raw import RawStore
+from funnelhouse.ingest.secrets import redact_env, redact_logs
 from funnelhouse.ingest.sources import SOURCES, SourceSession
+from funnelhouse.ingest.sync import parse_since
 from funnelhouse.warehouse.client import get_client
 from funnelhouse.warehouse.settings import get_settings
 
@@ -24,13 +26,24 @@ def run(
     source: list[str] = typer.Option(None, "--source", "-s", help="Sources (default: all)"),
     stream: list[str] = typer.Option(None, "--stream", help="Streams of those sources"),
     full_refresh: bool = typer.Option(False, help="Ignore cursors and re-read everything"),
+    since: str = typer.Option(
+        None,
+        metavar="YYYY-MM-DD",
+        help="Backfill: re-read what changed since 00:00 UTC of that day, whatever the cursors "
+        "say (cursors never move back). 1C compares every object's version on each run anyway.",
+    ),
 ) -> None:
     """Sync streams; a failure leaves earlier data and cursors intact and exits non-zero."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    redact_logs()
     chosen = source or list(SOURCES)
     unknown = [s for s in chosen if s not in SOURCES]
     if unknown:
         raise typer.BadParameter(f"unknown source {unknown}; known: {', '.join(SOURCES)}")
+    try:
+        since_ts = parse_since(since) if since else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     settings = get_settings()
     client = get_client(settings)
     session = SourceSession(RawStore(client, settings.cluster))
@@ -46,6 +59,11 @@ def run(
             for stream_name in stream or list(src.streams):
                 if stream_name not in src.streams:
                     continue
+                if name in session.fatal:  # said once; no request for the other streams
+                    skipped = session.fatal[name].for_stream(stream_name)
+                    summary.add_row(skipped.source + "/" + stream_name, "-", "-", "-", "-",
+                                    "not attempted", "")  # fmt: skip
+                    continue
                 task = progress.add_task(f"{name}/{stream_name}", total=None, pages=0, rows=0)
 
                 def tick(_s, pages, rows, task=task):
@@ -53,10 +71,17 @@ def run(
 
                 try:
                     r = session.sync(name, stream_name, full_refresh=full_refresh,
-                                     on_progress=tick)  # fmt: skip
+                                     on_progress=tick, since=since_ts)  # fmt: skip
+                except SourceFatal as exc:
+                    progress.update(task, description=f"[red]{name} failed")
+                    console.print(f"{src.title}: {redact_env(exc.reason)}\n"
+                                  f"Next: {redact_env(exc.fix)}; its other streams were "
+                                  "not attempted.", style="red", markup=False)  # fmt: skip
+                    failed = True
+                    continue
                 except (SourceError, ValueError) as exc:
                     progress.update(task, description=f"[red]{name}/{stream_name} failed")
-                    console.print(f"[red]{exc}[/red]")
+                    console.print(redact_env(str(exc)), style="red", markup=False)
                     failed = True
                     continue
                 progress.update(task, total=1, completed=1, pages=r.pages, rows=r.rows)

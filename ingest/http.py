@@ -11,7 +11,8 @@ import contextlib
 import json
 import logging
 import queue
-import re
+import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -29,6 +30,9 @@ from tenacity import (
     stop_after_delay,
 )
 
+from funnelhouse.ingest.secrets import Redactor
+from funnelhouse.ingest.secrets import redact_url as redact_url
+
 log = logging.getLogger(__name__)
 
 
@@ -38,7 +42,23 @@ class SourceError(RuntimeError):
     def __init__(self, source: str, stream: str, message: str, *, record: str | None = None):
         where = f"{source}/{stream}" + (f" record {record}" if record else "")
         super().__init__(f"{where}: {message}")
-        self.source, self.stream, self.record = source, stream, record
+        self.source, self.stream, self.record, self.detail = source, stream, record, message
+
+
+class SourceFatal(SourceError):
+    """What no retry can cure: the host does not resolve, TLS is refused, the credentials
+    are refused. The whole source stops at once; `fix` names the setting to change."""
+
+    def __init__(self, source: str, stream: str, message: str, *, fix: str):
+        super().__init__(source, stream, f"{message} — {fix}")
+        self.reason, self.fix = message, fix
+
+    def for_stream(self, stream: str) -> SourceFatal:
+        """The same failure, reported for a stream that was therefore not attempted."""
+        return SourceFatal(
+            self.source, stream, f"not attempted: {self.source}/{self.stream} failed: "
+            f"{self.reason}", fix=self.fix,
+        )  # fmt: skip
 
 
 class RetryableResponse(Exception):
@@ -185,12 +205,18 @@ class HttpSource:
     backoff_max: float = 60.0  # also caps how long an API's own "come back in N s" is honoured
     classify: Callable[[requests.Response], None] | None = None
     stats: CallStats = field(default_factory=CallStats)
+    url_var: str = ""  # the setting holding the address, named when the host is wrong
+    auth_fix: str = "check the credentials in the environment"  # when they are refused
+
+    def __post_init__(self) -> None:
+        self._redactor = Redactor(self.secrets)
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        """`text` with every spelling of this source's secrets and any URL credentials masked."""
+        return self._redactor(text)
+
+    def fatal(self, stream: str, message: str, fix: str) -> SourceFatal:
+        return SourceFatal(self.source, stream, self.redact(message), fix=self.redact(fix))
 
     def request(self, stream: str, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Send with rate limiting and retries; return the final successful response."""
@@ -203,8 +229,15 @@ class HttpSource:
             self.stats.add(throttled_seconds=self.rate.acquire(), requests=1)
             try:
                 response = self.session.request(method, url, **kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                raise RetryableResponse(f"{type(exc).__name__}: {exc}") from None
+            except requests.RequestException as exc:
+                unfixable = _unfixable(exc, url)
+                if unfixable:
+                    raise self.fatal(stream, unfixable, self._fix_address()) from None
+                if isinstance(exc, requests.ConnectionError | requests.Timeout):
+                    raise RetryableResponse(f"{type(exc).__name__}: {exc}") from None
+                raise self.fatal(
+                    stream, f"{type(exc).__name__}: {exc}", self._fix_address()
+                ) from None
             self.stats.add(bytes_received=len(response.content))
             if response.status_code == 429 or response.status_code >= 500:
                 retry_after = retry_after_seconds(response)
@@ -236,6 +269,13 @@ class HttpSource:
                     "then rerun: the cursor has not moved."
                 ),
             ) from None
+        if response.status_code in (401, 403):
+            raise self.fatal(
+                stream,
+                f"HTTP {response.status_code} on {method} {_path(url)}: {response.text[:300]}"
+                " — the credentials were refused",
+                self.auth_fix,
+            )
         if response.status_code >= 400:
             raise SourceError(
                 self.source,
@@ -246,6 +286,10 @@ class HttpSource:
                 ),
             )
         return response
+
+    def _fix_address(self) -> str:
+        where = self.url_var or f"the {self.source} base URL"
+        return f"check the host in {where} (and the network's DNS / the server's certificate)"
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -267,13 +311,44 @@ class HttpSource:
 
 
 def _path(url: str) -> str:
-    """The URL without its query string: query strings carry filters and sometimes tokens."""
-    return url.split("?", 1)[0]
+    """The URL without its query string (filters, sometimes tokens) or credentials."""
+    return redact_url(url)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and what it wraps: requests → urllib3 MaxRetryError.reason → socket/ssl errors."""
+    todo, seen = [exc], set()
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        todo += [x for x in (e.__cause__, e.__context__, getattr(e, "reason", None), *e.args)
+                 if isinstance(x, BaseException)]  # fmt: skip
+
+
+def _unfixable(exc: BaseException, url: str) -> str | None:
+    """Why a request can never succeed as configured, or None when a retry may help.
+
+    A name that does not resolve and a certificate that does not verify (or names another
+    host) stay so for the minutes a retry loop lasts; resets, refusals and timeouts do not.
+    """
+    host = requests.utils.urlparse(url).hostname or "?"
+    for cause in _causes(exc):
+        if isinstance(cause, socket.gaierror):
+            temporary = cause.errno == socket.EAI_AGAIN
+            why = "the DNS server did not answer" if temporary else "no such host"
+            return f"cannot resolve host {host!r} ({why})"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS refused for {host!r}: {cause.verify_message or cause.reason}"
+    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema |
+                  requests.exceptions.MissingSchema):  # fmt: skip
+        return f"invalid URL: {exc}"
+    return None
 
 
 def _hint(status: int) -> str:
-    if status in (401, 403):
-        return " — the credentials were refused: check the token or user in the environment."
     if status == 404:
         return " — the endpoint or entity does not exist: check the base URL and entity name."
     return ""
@@ -305,14 +380,6 @@ def request_json(
             source.stats.add(retries=1)
             time.sleep(min(source.backoff_max, source.backoff_base))
     raise SourceError(source.source, stream, source.redact(f"gave up: {last}"))
-
-
-_SECRET_IN_PATH = re.compile(r"(/rest/\d+/)[^/]+(/)")
-
-
-def redact_url(url: str) -> str:
-    """Bitrix24 webhook URLs carry the secret in the path."""
-    return _SECRET_IN_PATH.sub(r"\1***\2", url)
 
 
 T = TypeVar("T")

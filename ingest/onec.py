@@ -23,6 +23,7 @@ import requests
 
 from funnelhouse.ingest.http import HttpSource, RateLimiter, SourceError, chunked, request_json
 from funnelhouse.ingest.raw import RawRecord, RawStore
+from funnelhouse.ingest.secrets import basic_auth, strip_userinfo, url_secrets
 from funnelhouse.ingest.settings import OneCSettings
 from funnelhouse.ingest.sync import Extractor, Stream, SyncState
 
@@ -46,22 +47,36 @@ def entity_set(name: str, settings: OneCSettings) -> str:
 
 
 def http_source(settings: OneCSettings) -> HttpSource:
-    password = settings.password.get_secret_value()
-    if not settings.base_url or not settings.user:
+    # `http://user:password@host/...` works too: the credentials leave the URL (which is
+    # printed in errors) and count as the secrets they are.
+    base_url, url_user, url_password = strip_userinfo(settings.base_url)
+    user = settings.user or url_user or ""
+    password = settings.password.get_secret_value() or url_password or ""
+    if not base_url or not user:
         raise ValueError(
             "1C is not configured: set ONEC_BASE_URL (http://host/<infobase>/odata/"
             "standard.odata), ONEC_USER and ONEC_PASSWORD; the objects must be published in "
             "the OData composition."
         )
     session = requests.Session()
-    session.auth = (settings.user, password)
+    session.auth = (user, password)
     return HttpSource(
         source=SOURCE,
-        base_url=settings.base_url,
+        base_url=base_url,
         rate=RateLimiter(settings.rate_per_second, burst=1),
         session=session,
-        secrets=(password,) if password else (),
+        secrets=(password, *basic_auth(user, password), *url_secrets(settings.base_url)),
+        url_var="ONEC_BASE_URL",
+        auth_fix="check ONEC_USER and ONEC_PASSWORD (an infobase user with rights to the "
+        "objects published in the OData composition)",
     )
+
+
+def probe(http: HttpSource, settings: OneCSettings) -> str:
+    """One cheap authenticated read (one counterparty's key), for `sources check`."""
+    entity = settings.counterparties_entity
+    _get(http, "check", entity, {"$top": 1, "$select": "Ref_Key"})
+    return f"{entity} readable"
 
 
 def _get(http: HttpSource, stream: str, entity: str, params: dict[str, Any]) -> list[dict]:
@@ -69,7 +84,9 @@ def _get(http: HttpSource, stream: str, entity: str, params: dict[str, Any]) -> 
     if isinstance(body, dict) and "odata.error" in body:
         err = body["odata.error"]
         message = (err.get("message") or {}).get("value", "")
-        raise SourceError(SOURCE, stream, f"{entity}: OData error {err.get('code')}: {message}")
+        raise SourceError(
+            SOURCE, stream, http.redact(f"{entity}: OData error {err.get('code')}: {message}")
+        )
     if not isinstance(body, dict) or not isinstance(body.get("value"), list):
         raise SourceError(SOURCE, stream, f"{entity}: expected an OData collection with `value`")
     return body["value"]

@@ -5,11 +5,23 @@ Secrets are SecretStr: they print as '**********' in logs, reprs and the Dagster
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from funnelhouse.ingest.secrets import redact_url
 
-class AmoCrmSettings(BaseSettings):
+
+class _Settings(BaseSettings):
+    """Reprs mask credentials a URL field may carry (`http://user:password@host/`)."""
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, redact_url(value) if isinstance(value, str) and "://" in value else value
+
+
+class AmoCrmSettings(_Settings):
     model_config = SettingsConfigDict(env_prefix="AMOCRM_", extra="ignore")
 
     base_url: str = ""  # https://<subdomain>.amocrm.ru
@@ -24,7 +36,7 @@ class AmoCrmSettings(BaseSettings):
     events_page_size: int = 100  # the RU docs' cap; the EN docs say 250
 
 
-class Bitrix24Settings(BaseSettings):
+class Bitrix24Settings(_Settings):
     model_config = SettingsConfigDict(env_prefix="BITRIX24_", extra="ignore")
 
     webhook_url: SecretStr = SecretStr("")  # https://<portal>/rest/<user>/<code>/ (code is secret)
@@ -34,7 +46,7 @@ class Bitrix24Settings(BaseSettings):
     batch_commands: int = 50  # batch takes at most 50 sub-requests
 
 
-class UisSettings(BaseSettings):
+class UisSettings(_Settings):
     model_config = SettingsConfigDict(env_prefix="UIS_", extra="ignore")
 
     base_url: str = "https://dataapi.uiscom.ru/v2.0"
@@ -51,7 +63,7 @@ class UisSettings(BaseSettings):
     timezone: str = "Europe/Moscow"  # report times are account-local without offset
 
 
-class OneCSettings(BaseSettings):
+class OneCSettings(_Settings):
     model_config = SettingsConfigDict(env_prefix="ONEC_", extra="ignore")
 
     base_url: str = ""  # http(s)://host/<infobase>/odata/standard.odata

@@ -9,7 +9,7 @@ from types import ModuleType
 from pydantic_settings import BaseSettings
 
 from funnelhouse.ingest import amocrm, bitrix24, onec, uis
-from funnelhouse.ingest.http import HttpSource
+from funnelhouse.ingest.http import HttpSource, SourceFatal
 from funnelhouse.ingest.raw import RawStore
 from funnelhouse.ingest.settings import AmoCrmSettings, Bitrix24Settings, OneCSettings, UisSettings
 from funnelhouse.ingest.sync import Stream, SyncResult, run_sync
@@ -39,12 +39,14 @@ SOURCES: dict[str, Source] = {
 
 
 class SourceSession:
-    """One run's connections: a stream of a source shares the source's rate limiter."""
+    """One run's connections: a stream of a source shares the source's rate limiter, and a
+    source that failed for good (bad host, TLS, credentials) is not asked again."""
 
     def __init__(self, store: RawStore, settings: dict[str, BaseSettings] | None = None):
         self.store = store
         self.settings = settings or {}
         self._http: dict[str, HttpSource] = {}
+        self.fatal: dict[str, SourceFatal] = {}
 
     def settings_for(self, source: Source) -> BaseSettings:
         if source.name not in self.settings:
@@ -63,15 +65,23 @@ class SourceSession:
         *,
         full_refresh: bool = False,
         on_progress: Callable[[Stream, int, int], None] | None = None,
+        since: float | None = None,
     ) -> SyncResult:
+        """Sync one stream; raises SourceFatal at once, without a request, for every stream
+        of a source that already failed that way in this session."""
+        if source_name in self.fatal:
+            raise self.fatal[source_name].for_stream(stream_name)
         source = SOURCES[source_name]
         stream = source.streams[stream_name]
         http = self.http(source)
         before = http.stats.as_metadata()
         extract = source.module.extractor(stream_name, self.settings_for(source), http, self.store)
-        result = run_sync(
-            self.store, stream, extract, full_refresh=full_refresh, on_progress=on_progress
-        )
+        try:
+            result = run_sync(self.store, stream, extract, full_refresh=full_refresh,
+                              on_progress=on_progress, since=since)  # fmt: skip
+        except SourceFatal as exc:
+            self.fatal[source_name] = exc
+            raise
         after = http.stats.as_metadata()
         result.http = {
             k: round(after[k] - before[k], 2) for k in ("requests", "retries", "throttled_seconds")

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from funnelhouse.ingest.http import CallStats
@@ -49,6 +50,9 @@ class SyncState:
     cursor: str | None
     full_refresh: bool
     new_cursor: str | None = None
+    # A backfill from this time (unix s): extractors read what changed since then whatever
+    # the cursor says (a source with no "changed since" reads as usual).
+    since: float | None = None
     pages: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
     # Time cursors never pass this (unix s): a record dated a year ahead would otherwise move
@@ -70,6 +74,14 @@ class SyncState:
 
     def count_future_dated(self, records: int = 1) -> None:
         self.extra["future_dated"] = self.extra.get("future_dated", 0) + records
+
+
+def parse_since(day: str) -> float:
+    """`YYYY-MM-DD` as unix seconds at 00:00 UTC of that day (a backfill's start)."""
+    try:
+        return datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        raise ValueError(f"--since {day!r}: expected a date as YYYY-MM-DD") from None
 
 
 def _cursor_key(value: str) -> tuple[int, float | str]:
@@ -130,12 +142,20 @@ def run_sync(
     full_refresh: bool = False,
     http_stats: CallStats | None = None,
     on_progress: Callable[[Stream, int, int], None] | None = None,
+    since: float | None = None,
 ) -> SyncResult:
-    """Extract → write in blocks → commit the cursor. Raises on failure with the cursor intact."""
+    """Extract → write in blocks → commit the cursor. Raises on failure with the cursor intact.
+
+    With `since`, the extractor re-reads from that time and the cursor never moves back: a
+    backfill of last month must not make the next hourly sync re-read it again."""
     started = time.monotonic()
     batch_id = new_batch_id()
     cursor_before = store.get_cursor(stream.source, stream.name)
-    state = SyncState(cursor=None if full_refresh else cursor_before, full_refresh=full_refresh)
+    state = SyncState(
+        cursor=None if full_refresh else cursor_before, full_refresh=full_refresh, since=since
+    )
+    if since is not None:
+        state.extra["since"] = datetime.fromtimestamp(since, UTC).isoformat(timespec="seconds")
     store.ensure(stream.table)
     buffer: list[RawRecord] = []
     written = 0
@@ -159,6 +179,8 @@ def run_sync(
         log.warning("%s: %d ids carried two different records in one page", stream.key,
                     len(conflicts))  # fmt: skip
     cursor_after = state.new_cursor or cursor_before
+    if since is not None and cursor_before and cursor_after:
+        cursor_after = max(cursor_before, cursor_after, key=_cursor_key)
     # Recorded even without a cursor: the gate reads which batch was the stream's last.
     store.set_cursor(stream.source, stream.name, cursor_after or "", batch_id, written)
     result = SyncResult(

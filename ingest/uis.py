@@ -76,18 +76,36 @@ def http_source(settings: UisSettings) -> HttpSource:
         rate=RateLimiter(settings.rate_per_second, burst=1),
         secrets=(token,),
         classify=_classify,
+        url_var="UIS_BASE_URL",
+        auth_fix=_FIXES[-32001],
     )
 
 
-def _rpc(http: HttpSource, token: str, method: str, params: dict[str, Any], spare: int = 1) -> dict:
+# JSON-RPC errors a retry cannot cure (they come in a 200 body): what to change for each.
+_FIXES = {
+    -32001: "check UIS_ACCESS_TOKEN (a Data API key: it may be invalid, expired or blocked)",
+    -32003: "allow this machine's IP address for the Data API key in the UIS account",
+    -32008: "enable the Data API component in the UIS account",
+    -32009: "the UIS account is inactive: check its status and balance",
+}
+
+
+def _rpc(
+    http: HttpSource,
+    token: str,
+    method: str,
+    params: dict[str, Any],
+    spare: int = 1,
+    stream: str = "calls",
+) -> dict:
     """One JSON-RPC call, waiting out -32029 and pacing by metadata.limits: with `spare`
     points left (the calls still in flight may take them) everyone waits for the next minute."""
     for _ in range(http.max_attempts):
         payload = {"jsonrpc": "2.0", "id": next(_ids), "method": method,
                    "params": {"access_token": token, **params}}  # fmt: skip
-        _, body = request_json(http, "calls", "POST", "", json=payload)
+        _, body = request_json(http, stream, "POST", "", json=payload)
         if not isinstance(body, dict):
-            raise SourceError(SOURCE, "calls", f"{method}: reply is not a JSON-RPC object")
+            raise SourceError(SOURCE, stream, f"{method}: reply is not a JSON-RPC object")
         error = body.get("error")
         if error:
             data = error.get("data") or {}
@@ -98,25 +116,25 @@ def _rpc(http: HttpSource, token: str, method: str, params: dict[str, Any], spar
                 http.rate.penalise(wait)
                 time.sleep(wait)
                 continue
-            raise SourceError(
-                SOURCE, "calls",
-                f"{method} failed: {error.get('code')} {data.get('mnemonic', '')} "
-                f"{error.get('message', '')}".strip() + _hint(error.get("code")),
-            )  # fmt: skip
+            what = (f"{method} failed: {error.get('code')} {data.get('mnemonic', '')} "
+                    f"{error.get('message', '')}").strip()  # fmt: skip
+            if error.get("code") in _FIXES:
+                raise http.fatal(stream, what, _FIXES[error["code"]])
+            raise SourceError(SOURCE, stream, http.redact(what))
         result = body.get("result") or {}
         limits = (result.get("metadata") or {}).get("limits") or {}
         if limits.get("minute_remaining") is not None and int(limits["minute_remaining"]) <= spare:
             http.rate.penalise(min(float(limits.get("minute_reset") or 1), http.backoff_max))
         return result
-    raise SourceError(SOURCE, "calls", f"{method}: the minute limit never recovered")
+    raise SourceError(SOURCE, stream, f"{method}: the minute limit never recovered")
 
 
-def _hint(code: Any) -> str:
-    if code == -32001:
-        return " — the access token was refused: check UIS_ACCESS_TOKEN."
-    if code == -32003:
-        return " — this IP is not whitelisted for the Data API key."
-    return ""
+def probe(http: HttpSource, settings: UisSettings) -> str:
+    """One cheap authenticated call (the account), for `sources check`."""
+    token = settings.access_token.get_secret_value()
+    result = _rpc(http, token, "get.account", {}, stream="check")
+    rows = result.get("data") or [{}]
+    return f"account {rows[0].get('name') or rows[0].get('app_id') or '?'}"
 
 
 def windows(start: datetime, end: datetime, days: int) -> Iterator[tuple[datetime, datetime]]:
@@ -170,7 +188,9 @@ def extractor(name: str, settings: UisSettings, http: HttpSource, store: RawStor
 
     def run(state: SyncState) -> Iterator[list[RawRecord]]:
         now = datetime.now(tz).replace(tzinfo=None, microsecond=0) + timedelta(days=1)
-        if state.cursor is None:
+        if state.since is not None:
+            start = datetime.fromtimestamp(state.since, tz).replace(tzinfo=None)
+        elif state.cursor is None:
             start = now - timedelta(days=settings.history_days)
         else:
             start = datetime.strptime(state.cursor, LOCAL_FORMAT) - timedelta(

@@ -166,5 +166,5 @@ def test_bad_credentials_fail_with_a_hint_and_no_secret(emulators, store, monkey
     with pytest.raises(SourceError) as err:
         new_session(store).sync("amocrm", "leads")
     assert "amocrm/leads: HTTP 401" in str(err.value)
-    assert "check the token" in str(err.value)
+    assert "check AMOCRM_TOKEN" in str(err.value)
     assert "wrong-token-value" not in str(err.value)

@@ -1,0 +1,164 @@
+"""What no retry can cure fails the source at once, once, and says which setting to fix;
+what a retry may cure is still retried."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import ssl
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from funnelhouse.ingest.http import SourceError, SourceFatal
+from funnelhouse.ingest.sources import SOURCES
+from tests.conftest import free_port
+from tests.ingest.conftest import new_session
+
+UNRESOLVABLE = "http://funnelhouse-test.invalid"  # .invalid never resolves (RFC 6761)
+
+
+class _Canned(BaseHTTPRequestHandler):
+    """Answers every request with the server's `body` and `status`, and counts them."""
+
+    def _answer(self) -> None:
+        server = self.server
+        server.hits += 1  # type: ignore[attr-defined]
+        body = json.dumps(server.body).encode()  # type: ignore[attr-defined]
+        self.send_response(server.status)  # type: ignore[attr-defined]
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: object) -> None:  # quiet
+        pass
+
+
+@pytest.fixture
+def canned() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Canned)
+    server.hits, server.status, server.body = 0, 200, {}  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_file, key_file = tmp / "cert.pem", tmp / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def _fails_once(session, source: str, match: str) -> SourceFatal:
+    """The first stream fails for good after one request; the others without any."""
+    streams = list(SOURCES[source].streams)
+    with pytest.raises(SourceFatal, match=match) as first:
+        session.sync(source, streams[0])
+    http = session.http(SOURCES[source])
+    assert (http.stats.requests, http.stats.retries) == (1, 0)
+    for stream in streams[1:]:
+        with pytest.raises(SourceFatal, match="not attempted") as later:
+            session.sync(source, stream)
+        assert later.value.fix == first.value.fix
+    assert http.stats.requests == 1
+    return first.value
+
+
+def test_unresolvable_host_fails_the_source_at_once(emulators, store, monkeypatch):
+    monkeypatch.setenv("AMOCRM_BASE_URL", UNRESOLVABLE)
+    session = new_session(store)
+    err = _fails_once(session, "amocrm", "cannot resolve host 'funnelhouse-test.invalid'")
+    assert "AMOCRM_BASE_URL" in err.fix
+    for stream in SOURCES["amocrm"].streams:
+        assert store.get_cursor("amocrm", stream) is None
+    # The other sources are not affected.
+    assert session.sync("uis", "calls").rows > 0
+
+
+def test_untrusted_certificate_fails_at_once(emulators, store, monkeypatch, canned, tmp_path):
+    cert, key = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    canned.socket = context.wrap_socket(canned.socket, server_side=True)
+    monkeypatch.setenv("ONEC_BASE_URL", f"https://localhost:{canned.server_port}/ib/odata")
+    err = _fails_once(new_session(store), "onec", "TLS refused for 'localhost'")
+    assert "certificate" in str(err) and "ONEC_BASE_URL" in err.fix
+
+
+@pytest.mark.parametrize(
+    ("source", "env", "value", "fix"),
+    [
+        ("amocrm", "AMOCRM_TOKEN", "wrong-token-value", "AMOCRM_TOKEN"),
+        ("uis", "UIS_ACCESS_TOKEN", "wrong-uis-token", "UIS_ACCESS_TOKEN"),  # -32001 in a 200
+        ("onec", "ONEC_PASSWORD", "wrong-password", "ONEC_USER and ONEC_PASSWORD"),
+    ],
+)
+def test_refused_credentials_fail_the_source_at_once(
+    emulators, store, monkeypatch, source, env, value, fix
+):
+    monkeypatch.setenv(env, value)
+    err = _fails_once(new_session(store), source, "refused|failed: -32001")
+    assert fix in err.fix
+    assert value not in str(err)
+
+
+def test_refused_bitrix24_webhook_fails_at_once(emulators, store, monkeypatch):
+    url = emulators.bitrix24_webhook_url.replace(emulators.credentials.bitrix24_code, "wrong")
+    monkeypatch.setenv("BITRIX24_WEBHOOK_URL", url)
+    err = _fails_once(new_session(store), "bitrix24", "HTTP 401 .*NO_AUTH_FOUND")
+    assert "BITRIX24_WEBHOOK_URL" in err.fix
+
+
+@pytest.mark.parametrize("code", ["insufficient_scope", "ACCESS_DENIED", "expired_token"])
+def test_bitrix24_auth_error_in_a_200_body_fails_at_once(
+    emulators, store, monkeypatch, canned, code
+):
+    canned.body = {"error": code, "error_description": "no"}
+    url = f"http://127.0.0.1:{canned.server_port}/rest/1/c0de/"
+    monkeypatch.setenv("BITRIX24_WEBHOOK_URL", url)
+    err = _fails_once(new_session(store), "bitrix24", code)
+    assert "scopes" in err.fix
+    assert canned.hits == 1
+
+
+def test_a_refused_connection_is_still_retried(emulators, store, monkeypatch):
+    monkeypatch.setenv("AMOCRM_BASE_URL", f"http://127.0.0.1:{free_port()}")  # nobody listens
+    session = new_session(store)
+    http = session.http(SOURCES["amocrm"])
+    http.max_attempts = 3
+    with pytest.raises(SourceError, match="gave up after 3 attempts") as err:
+        session.sync("amocrm", "leads")
+    assert not isinstance(err.value, SourceFatal)
+    assert (http.stats.requests, http.stats.retries) == (3, 2)
+    # A transient failure does not condemn the source: the next stream tries again.
+    with pytest.raises(SourceError, match="gave up"):
+        session.sync("amocrm", "pipelines")
+    assert http.stats.requests == 6
