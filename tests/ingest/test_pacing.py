@@ -5,49 +5,81 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from funnelhouse.ingest import bitrix24
+from funnelhouse.ingest import http as http_layer
 from funnelhouse.ingest.http import Background, WindowLimiter, prefetch
 
 
-def test_window_limiter_never_exceeds_its_window():
+class _Clock:
+    """Virtual time for the limiters: `sleep` advances it, so a busy machine cannot skew what
+    the tests measure (when the limiter lets each request go)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> _Clock:
+    fake = _Clock()
+    monkeypatch.setattr(
+        http_layer,
+        "time",
+        SimpleNamespace(monotonic=fake.monotonic, sleep=fake.sleep, time=time.time),
+    )
+    return fake
+
+
+def test_window_limiter_never_exceeds_its_window(clock):
     limiter = WindowLimiter(5, 0.2)
     sent = []
     for _ in range(16):
         limiter.acquire()
-        sent.append(time.monotonic())
+        sent.append(clock.now)
     assert all(sent[i + 5] - sent[i] >= 0.2 for i in range(len(sent) - 5))
-    assert sent[-1] - sent[0] < 0.75  # three windows' worth, not a crawl
+    assert sent[-1] - sent[0] == pytest.approx(0.6)  # three windows' worth, not a crawl
 
 
-def test_window_limiter_makes_up_for_an_idle_caller_and_honours_a_penalty():
+def test_window_limiter_makes_up_for_an_idle_caller_and_honours_a_penalty(clock):
     limiter = WindowLimiter(5, 0.2)
     for _ in range(5):
         limiter.acquire()
-    time.sleep(0.25)  # the caller was busy: the whole window is free again
-    assert sum(limiter.acquire() for _ in range(5)) < 0.02
-    time.sleep(0.25)
+    clock.sleep(0.25)  # the caller was busy: the whole window is free again
+    assert sum(limiter.acquire() for _ in range(5)) == 0
+    clock.sleep(0.25)
     limiter.penalise(0.15)
-    assert limiter.acquire() >= 0.14
+    start = clock.now
+    assert limiter.acquire() == pytest.approx(0.15)
+    assert clock.now - start == pytest.approx(0.15)
 
 
 def test_prefetch_keeps_order_and_reads_ahead():
     produced: list[int] = []
+    ahead = threading.Event()
 
     def pages():
         for i in range(5):
             produced.append(i)
+            if i == 1:
+                ahead.set()
             yield i
 
     out = []
     for item in prefetch(pages(), depth=2):
-        time.sleep(0.05)  # the caller "writes" while the worker fetches
-        out.append(item)
         if item == 0:
-            assert len(produced) >= 2
+            # The worker fetches the next page while the caller still holds this one.
+            assert ahead.wait(60)
+        out.append(item)
     assert out == [0, 1, 2, 3, 4]
 
 
@@ -75,7 +107,7 @@ def test_prefetch_reader_that_stops_early_releases_the_worker():
     reader = prefetch(pages())
     assert next(reader) == 0
     reader.close()
-    assert stopped.wait(2)
+    assert stopped.wait(60)
 
 
 def test_background_returns_or_raises():
