@@ -24,14 +24,14 @@ def serve(
     threads: int = typer.Option(16, help="Concurrent requests served"),
 ) -> None:
     """Serve the warehouse in the foreground until Ctrl-C or SIGTERM."""
-    from funnelhouse.warehouse.embedded.server import DataDirLocked
+    from funnelhouse.warehouse.embedded.server import DataDirLocked, UnsafeBind
     from funnelhouse.warehouse.embedded.server import serve as run_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = _settings(host, port, data_dir)
     try:
         run_server(settings.warehouse_dir, settings.host, settings.port, users_file, threads)
-    except DataDirLocked as exc:
+    except (DataDirLocked, UnsafeBind) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
 

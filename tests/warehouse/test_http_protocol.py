@@ -211,6 +211,9 @@ def test_wrong_password_is_refused_without_echoing_it(url):
 
 def test_readonly_user_reads_but_cannot_write(url, table, embedded_only):
     bi = ("bi", "funnelhouse_bi")
+    ok(url, "CREATE DATABASE IF NOT EXISTS marts")  # bi may read marts only
+    table = f"marts.{table.split('.')[1]}"
+    ok(url, f"CREATE TABLE {table} (id UInt32, name String) ENGINE = MergeTree ORDER BY id")
     ok(url, f"INSERT INTO {table} VALUES (1, 'a')")
     assert requests.post(url, data=f"SELECT count() FROM {table}".encode(), auth=bi).text == "1\n"
     for attempt in (

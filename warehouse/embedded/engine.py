@@ -19,6 +19,7 @@ from pathlib import Path
 import chdb
 
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
+from funnelhouse.warehouse.embedded.query_policy import reflection_filters
 from funnelhouse.warehouse.embedded.users import User
 
 # What chDB raises for a server-side exception ("Code: N. DB::Exception: ...").
@@ -50,6 +51,18 @@ def run(conn: chdb.state.sqlitelike.Connection, sql: str, fmt: str = "TabSeparat
         raise ClickHouseError.from_engine_message(str(exc)) from None
 
 
+def restrict_reflection(conn: chdb.state.sqlitelike.Connection, databases: tuple[str, ...]) -> None:
+    """Filter system.databases/tables/columns to the user's databases, as grants do on a server,
+    and start in the first of them so unqualified names stay inside the allow-list."""
+    run(conn, f"SET additional_table_filters = {reflection_filters(databases)}")
+    for db in databases:
+        try:
+            run(conn, "USE `" + db.replace("`", "\\`") + "`")
+            return
+        except ClickHouseError:
+            continue
+
+
 @dataclass
 class Session:
     """A client's `session_id`: its own connection, used by one request at a time."""
@@ -62,21 +75,28 @@ class Session:
 
 
 class Engine:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, config_file: Path | None = None):
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
         # The embedded engine shuts down when its last connection closes; this one keeps it up
-        # between requests.
-        self._anchor = chdb.connect(str(path))
+        # between requests. The first connection starts the engine, with its server config.
+        start = f"{path}?config-file={config_file}" if config_file else str(path)
+        self._anchor = chdb.connect(start)
         self._sessions: dict[tuple[str, str], Session] = {}
         self._sessions_lock = threading.Lock()
         self.version = run(self._anchor, "SELECT version()").bytes().decode().strip()
 
     def connect(self, user: User, readonly: int) -> chdb.state.sqlitelike.Connection:
         conn = chdb.connect(str(self.path))
-        level = max(user.readonly, readonly)
-        if level:
-            run(conn, f"SET readonly = {level}")
+        try:
+            if user.databases is not None:
+                restrict_reflection(conn, user.databases)
+            level = max(user.readonly, readonly)
+            if level:
+                run(conn, f"SET readonly = {level}")
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     @contextmanager

@@ -25,11 +25,20 @@ import zstandard
 
 from funnelhouse.warehouse.embedded.engine import ENGINE_ERRORS, Engine, apply_settings, run
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
+from funnelhouse.warehouse.embedded.query_policy import QueryPolicy, with_current_user
+from funnelhouse.warehouse.embedded.request_limits import (
+    LimitedReader,
+    foreign_origin,
+    max_data_bytes,
+    query_size_limit,
+    query_too_large,
+)
 from funnelhouse.warehouse.embedded.sql_text import (
     InsertWithData,
     first_keyword,
     output_format,
     split_insert,
+    split_values_insert,
 )
 from funnelhouse.warehouse.embedded.users import AuthenticationFailed, User, Users
 
@@ -50,6 +59,7 @@ _RESULT_STATEMENTS = frozenset(
 )
 _PREFETCH_BYTES = 1 << 20
 _INSERT_CHUNK = 4 << 20
+_INFLATE_INPUT = 64 << 10
 _TRUE = frozenset({"1", "true", "True"})
 
 
@@ -61,7 +71,7 @@ class Request:
     query_params: dict[str, str]
     user: User
     headers: dict[str, str]
-    body: IO[bytes]
+    body: LimitedReader
     query_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @property
@@ -106,6 +116,8 @@ class EndpointApp:
         self.engine = engine
         self.users = users
         self.display_name = display_name
+        self.policy = QueryPolicy(run)
+        self.max_data_bytes = max_data_bytes()
         self.timezone = run(engine._anchor, "SELECT timezone()").bytes().decode().strip()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -128,7 +140,17 @@ class EndpointApp:
         if method == "GET" and "query" not in params:
             return self._plain(start_response, "200 OK", b"Ok.\n")
         query_id = params.get("query_id") or str(uuid.uuid4())
+        user: User | None = None
         try:
+            origin = foreign_origin(headers)
+            if origin is not None:
+                raise ClickHouseError(
+                    497,
+                    "ACCESS_DENIED",
+                    f"Cross-site request from Origin {origin} refused: the endpoint answers only "
+                    "pages served by itself; call it from a backend or a BI tool instead",
+                )
+            user = self._authenticate(environ, headers, params)
             req = Request(
                 method=method,
                 params=params,
@@ -138,13 +160,27 @@ class EndpointApp:
                     if k not in HTTP_PARAMS and not k.startswith("param_")
                 },
                 query_params={k[6:]: v for k, v in params.items() if k.startswith("param_")},
-                user=self._authenticate(environ, headers, params),
+                user=user,
                 headers=headers,
-                body=_decoded_body(environ, headers.get("content-encoding", "")),
+                body=LimitedReader(
+                    _decoded_body(environ, headers.get("content-encoding", "")),
+                    self.max_data_bytes,
+                ),
                 query_id=query_id,
             )
             return self._handle(req, start_response)
         except ClickHouseError as exc:
+            if exc.name == "ACCESS_DENIED" and "READ ON FILE" in exc.message:
+                # chDB's default database looks unknown table names up as host files; the
+                # engine's grants refuse that, and a server would say the table is unknown.
+                exc = ClickHouseError(
+                    60,
+                    "UNKNOWN_TABLE",
+                    "Unknown table expression identifier (no such table; the endpoint does not "
+                    "read host files as tables)",
+                )
+            if user is not None and user.name != "default" and exc.message.startswith("default:"):
+                exc.message = user.name + exc.message[len("default") :]  # the engine's own user
             return self._error(start_response, exc, query_id)
         except Exception as exc:  # a bug here must still answer in ClickHouse's error format
             log.exception("query %s failed inside the endpoint", query_id)
@@ -155,32 +191,48 @@ class EndpointApp:
 
     def _authenticate(self, environ: dict, headers: dict[str, str], params: dict[str, str]) -> User:
         name, password = "default", ""
-        auth = environ.get("HTTP_AUTHORIZATION", "")
-        if auth.lower().startswith("basic "):
+        auth = environ.get("HTTP_AUTHORIZATION")
+        if auth is not None:
+            scheme, _, encoded = auth.strip().partition(" ")
             try:
-                name, _, password = base64.b64decode(auth[6:]).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
+                if scheme.lower() != "basic":
+                    raise ValueError
+                decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+                if ":" not in decoded:
+                    raise ValueError
+                name, _, password = decoded.partition(":")
+            except (binascii.Error, UnicodeDecodeError, ValueError):
                 raise ClickHouseError(
-                    516, "AUTHENTICATION_FAILED", "Malformed Basic authorization header"
+                    516,
+                    "AUTHENTICATION_FAILED",
+                    "Malformed Authorization header: send `Basic base64(user:password)`, "
+                    "or the X-ClickHouse-User / X-ClickHouse-Key headers",
                 ) from None
         name = headers.get("x-clickhouse-user", params.get("user", name)) or "default"
         password = headers.get("x-clickhouse-key", params.get("password", password))
         try:
-            return self.users.authenticate(name, password)
+            return self.users.authenticate(name, password, environ.get("REMOTE_ADDR", ""))
         except AuthenticationFailed as exc:
             raise ClickHouseError(516, "AUTHENTICATION_FAILED", str(exc)) from None
 
     def _handle(self, req: Request, start_response: Callable) -> Iterable[bytes]:
         url_query = req.params.get("query", "").encode()
         insert = split_insert(url_query + b"\n") if url_query else None
+        limit = query_size_limit(req.settings)
         if insert is not None and insert.data == b"":
             # The URL holds `INSERT ... FORMAT X`: the whole body is data, streamed in.
             sql = b""
         else:
+            # Only the query part is held in memory; INSERT data after it is streamed.
             insert = None
-            body = req.body.read()
-            sql = url_query + b"\n" + body if url_query else body
-            insert = split_insert(sql)
+            head = req.body.read(limit + 1)
+            sql = url_query + b"\n" + head if url_query else head
+            complete = len(head) <= limit
+            insert = split_insert(sql) or (None if complete else split_values_insert(sql))
+            if insert is not None and not complete and not insert.data:
+                insert = None  # the FORMAT clause may be cut: too large to tell
+            if insert is None and (not complete or len(sql) > limit + 1):
+                raise query_too_large(limit)
         if insert is None and not sql.strip():
             raise ClickHouseError(62, "SYNTAX_ERROR", "Empty query")
 
@@ -188,11 +240,15 @@ class EndpointApp:
         stack = ExitStack()
         try:
             conn = stack.enter_context(self._connection(req))
+            read_only = req.method == "GET"
             if insert is not None:
-                self._insert(conn, insert, req.body if insert.data == b"" else None, stats)
+                header = f"{insert.header} FORMAT {insert.format}"
+                self.policy.check(conn, req.user, header, read_only, req.settings, req.query_params)
+                self._insert(conn, insert, req.body, stats)
                 stack.close()
                 return self._respond(start_response, req, stats, None, [b""])
-            text = sql.decode("utf-8")
+            text = with_current_user(sql.decode("utf-8"), req.user)
+            self.policy.check(conn, req.user, text, read_only, req.settings, req.query_params)
             fmt = output_format(sql) or req.params.get("default_format") or "TabSeparated"
             keyword = "SELECT" if sql.lstrip()[:1] == b"(" else first_keyword(sql)
             has_result = keyword in _RESULT_STATEMENTS
@@ -248,17 +304,13 @@ class EndpointApp:
                 if database:
                     run(conn, f"USE {_quote_ident(saved_db)}")
 
-    def _insert(
-        self, conn: Any, insert: InsertWithData, stream: IO[bytes] | None, stats: Stats
-    ) -> None:
+    def _insert(self, conn: Any, insert: InsertWithData, stream: IO[bytes], stats: Stats) -> None:
         try:
             with conn.send_insert(insert.header, insert.format) as inserter:
-                if stream is None:
-                    if insert.data:
-                        inserter.append(insert.data)
-                else:
-                    while chunk := stream.read(_INSERT_CHUNK):
-                        inserter.append(chunk)
+                if insert.data:
+                    inserter.append(insert.data)
+                while chunk := stream.read(_INSERT_CHUNK):
+                    inserter.append(chunk)
                 result = inserter.finish()
         except ENGINE_ERRORS as exc:
             raise ClickHouseError.from_engine_message(str(exc)) from None
@@ -397,20 +449,25 @@ def _decoded_body(environ: dict, encoding: str) -> IO[bytes]:
 
 
 class _InflateReader:
+    """Inflates at most `size` bytes a call, so a deflate bomb cannot grow memory."""
+
     def __init__(self, raw: IO[bytes]):
         self._raw = raw
         self._inflate = zlib.decompressobj()
 
     def read(self, size: int = -1) -> bytes:
-        out = b""
-        while not out:
-            chunk = self._raw.read(_INSERT_CHUNK if size < 0 else size)
-            if not chunk:
-                return self._inflate.flush()
-            out = self._inflate.decompress(chunk)
-            if size < 0:
-                return out + self.read(-1)
-        return out
+        size = _INSERT_CHUNK if size is None or size < 0 else size
+        while True:
+            pending = self._inflate.unconsumed_tail
+            if pending:
+                out = self._inflate.decompress(pending, size)
+            else:
+                chunk = self._raw.read(_INFLATE_INPUT)
+                if not chunk:
+                    return self._inflate.flush()[:size]
+                out = self._inflate.decompress(chunk, size)
+            if out:
+                return out
 
 
 def _response_encoding(req: Request) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import ipaddress
 import logging
 import os
 import signal
@@ -12,7 +13,9 @@ from pathlib import Path
 from waitress.server import create_server
 
 from funnelhouse.warehouse.embedded.engine import Engine
+from funnelhouse.warehouse.embedded.engine_config import write_engine_config
 from funnelhouse.warehouse.embedded.http_app import EndpointApp
+from funnelhouse.warehouse.embedded.request_limits import max_data_bytes
 from funnelhouse.warehouse.embedded.users import Users
 
 log = logging.getLogger(__name__)
@@ -20,6 +23,32 @@ log = logging.getLogger(__name__)
 
 class DataDirLocked(RuntimeError):
     pass
+
+
+class UnsafeBind(RuntimeError):
+    """A bind beyond loopback while a user reachable from there has no password."""
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def check_bind(host: str, users: Users) -> None:
+    """Refuse to listen beyond loopback while `default` (or a user allowed from other networks)
+    has no password: anyone who reaches the port would be that user."""
+    if _is_loopback(host):
+        return
+    for user in users:
+        if not user.password_sha256_hex and (user.name == "default" or not user.loopback_only):
+            raise UnsafeBind(
+                f"Refusing to listen on {host}: user `{user.name}` has no password. Set "
+                f"users.{user.name}.password_sha256_hex (echo -n 'secret' | sha256sum) in a "
+                "copy of warehouse/embedded/users.toml named by FUNNELHOUSE_USERS_FILE or "
+                "--users-file, or bind to 127.0.0.1."
+            )
 
 
 def _lock_data_dir(warehouse_dir: Path) -> int:
@@ -48,16 +77,18 @@ def serve(
     ready_file: Path | None = None,
 ) -> None:
     """Serve until SIGTERM or Ctrl-C, then close sessions and the engine cleanly."""
-    lock_fd = _lock_data_dir(warehouse_dir)
     users = Users.load(users_file)
-    engine = Engine(warehouse_dir / "chdb")
+    check_bind(host, users)
+    lock_fd = _lock_data_dir(warehouse_dir)
+    config = write_engine_config(warehouse_dir / "engine", warehouse_dir / "user_files")
+    engine = Engine(warehouse_dir / "chdb", config)
     app = EndpointApp(engine, users, display_name=socket.gethostname())
     server = create_server(
         app,
         host=host,
         port=port,
         threads=threads,
-        max_request_body_size=1 << 40,
+        max_request_body_size=max_data_bytes(),
         channel_timeout=3600,
         ident="funnelhouse-embedded-clickhouse",
         clear_untrusted_proxy_headers=True,

@@ -124,6 +124,26 @@ def split_insert(sql: bytes) -> InsertWithData | None:
     return None
 
 
+def split_values_insert(sql: bytes) -> InsertWithData | None:
+    """Split `INSERT ... VALUES <rows>` into a header and Values data, to stream long row lists
+    as a server does instead of holding them as query text."""
+    it = tokens(sql)
+    first = next(it, None)
+    if first is None or first.kind != "word" or first.text.upper() != b"INSERT":
+        return None
+    prev: Token | None = None
+    for tok in it:
+        if tok.depth == 0 and tok.kind == "word" and (prev is None or prev.text != b"."):
+            word = tok.text.upper()
+            if word in (b"SELECT", b"WITH", b"FORMAT"):
+                return None
+            if word == b"VALUES":
+                header = sql[: tok.start].decode("utf-8").rstrip()
+                return InsertWithData(header, "Values", sql[tok.end :])
+        prev = tok
+    return None
+
+
 def _data_start(sql: bytes, pos: int) -> int:
     """Data begins after blanks and at most one line break, as in ClickHouse's parser."""
     n = len(sql)

@@ -1,19 +1,23 @@
 """Users of the embedded endpoint, read from a TOML file shaped like ClickHouse's users.xml.
 
-chDB has no access control, so the endpoint authenticates and hands the engine each user's
-`readonly` level; the engine then refuses writes with ClickHouse's own READONLY error.
+chDB runs every query as one engine user, so the endpoint enforces what a server's access
+control would: each user's password, client networks, `readonly` level and database allow-list
+(`GRANT SELECT ON marts.*`); the query policy and the engine then refuse the rest.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_USERS_FILE = Path(__file__).with_name("users.toml")
+LOOPBACK = ("127.0.0.0/8", "::1/128")
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,8 @@ class User:
     name: str
     password_sha256_hex: str  # empty: no password
     readonly: int  # 0 full access, 1 read only, 2 read only but may change settings
+    networks: tuple[IPNetwork, ...] = tuple(ipaddress.ip_network(n) for n in LOOPBACK)
+    databases: tuple[str, ...] | None = None  # None: every database; else only these (+ reflection)
 
     def check_password(self, password: str) -> bool:
         if not self.password_sha256_hex:
@@ -28,14 +34,32 @@ class User:
         digest = hashlib.sha256(password.encode()).hexdigest()
         return hmac.compare_digest(digest, self.password_sha256_hex.lower())
 
+    def allows_address(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address.split("%")[0])
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return any(ip in net for net in self.networks)
+
+    @property
+    def loopback_only(self) -> bool:
+        loopback = [ipaddress.ip_network(n) for n in LOOPBACK]
+        return all(any(net.subnet_of(lo) for lo in loopback if net.version == lo.version)
+                   for net in self.networks)  # fmt: skip
+
 
 class AuthenticationFailed(Exception):
-    """Wrong password or unknown user; the message never contains the password."""
+    """Wrong password, unknown user or a refused address; never contains the password."""
 
 
 class Users:
     def __init__(self, users: dict[str, User]):
         self._users = users
+
+    def __iter__(self):
+        return iter(self._users.values())
 
     @classmethod
     def load(cls, path: Path | None = None) -> Users:
@@ -47,16 +71,35 @@ class Users:
             readonly = int(spec.get("readonly", 0))
             if readonly not in (0, 1, 2):
                 raise ValueError(f"{path}: users.{name}.readonly must be 0, 1 or 2, got {readonly}")
-            users[name] = User(name, str(spec.get("password_sha256_hex", "")), readonly)
+            try:
+                networks = tuple(ipaddress.ip_network(n) for n in spec.get("networks", LOOPBACK))
+            except ValueError as exc:
+                raise ValueError(f"{path}: users.{name}.networks: {exc}") from None
+            databases = spec.get("databases")
+            users[name] = User(
+                name,
+                str(spec.get("password_sha256_hex", "")),
+                readonly,
+                networks,
+                None if databases is None else tuple(str(d) for d in databases),
+            )
         if not users:
             raise ValueError(f"{path}: no [users.<name>] sections")
         return cls(users)
 
-    def authenticate(self, name: str, password: str) -> User:
+    def get(self, name: str) -> User | None:
+        return self._users.get(name)
+
+    def authenticate(self, name: str, password: str, address: str) -> User:
         user = self._users.get(name)
         if user is None or not user.check_password(password):
             raise AuthenticationFailed(
                 f"{name}: Authentication failed: password is incorrect, "
                 "or there is no user with such name."
+            )
+        if not user.allows_address(address):
+            raise AuthenticationFailed(
+                f"{name}: Authentication failed: connections from {address} are not allowed "
+                "for this user (its `networks` in the users file)."
             )
         return user

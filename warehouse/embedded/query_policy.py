@@ -1,0 +1,303 @@
+"""What a user's query may name, decided on the engine's own parse of it (`EXPLAIN AST`).
+
+chDB runs every query as one engine user, so the endpoint does the part of a server's access
+control that grants would do: table functions, table engines and dictionary sources that touch
+the file system or the network are refused for everyone (the engine's grants refuse them too),
+a user with a database allow-list may only name tables there and the reflection tables BI tools
+read, and a GET may only read. The checks read the engine's AST, so comments, quoting and
+formatting cannot hide a name from them; whatever the checks cannot place is refused.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from funnelhouse.warehouse.embedded.errors import ClickHouseError
+from funnelhouse.warehouse.embedded.sql_text import tokens
+from funnelhouse.warehouse.embedded.users import User
+
+# Table functions that only compute rows; everything else (file, url, s3, remote, mysql, ...)
+# reaches outside the warehouse or names tables by string.
+LOCAL_TABLE_FUNCTIONS = frozenset(
+    {"numbers", "numbers_mt", "zeros", "zeros_mt", "generaterandom", "generate_series",
+     "generateseries", "values", "null", "view", "format"}
+)  # fmt: skip
+# Table functions that read other tables by name: fine for users without an allow-list.
+TABLE_READING_FUNCTIONS = frozenset({"merge", "loop", "input", "dictionary"})
+# Table engines that keep their data in the warehouse.
+LOCAL_ENGINES = frozenset(
+    {"memory", "log", "tinylog", "stripelog", "null", "set", "join", "buffer", "merge",
+     "dictionary", "generaterandom", "view", "materializedview", "keepermap"}
+)  # fmt: skip
+# Scalar functions that read host files without any grant check in the engine.
+HOST_FILE_FUNCTIONS = frozenset({"file"})
+# Scalar functions that read a table or dictionary named in a string argument.
+NAMED_TABLE_FUNCTION_PREFIXES = ("dict", "joinget", "hascolumnintable")
+IN_FUNCTIONS = frozenset(
+    {"in", "notin", "globalin", "globalnotin", "nullin", "notnullin", "globalnullin",
+     "globalnotnullin"}
+)  # fmt: skip
+# Statements that only read; a GET may run nothing else.
+READ_STATEMENTS = frozenset(
+    {"SelectWithUnionQuery", "SelectIntersectExceptQuery", "SelectQuery", "ShowTables",
+     "DescribeQuery", "ShowCreateTableQuery", "ShowCreateViewQuery", "ShowCreateDatabaseQuery",
+     "ShowCreateDictionaryQuery", "ExistsTableQuery", "ExistsViewQuery", "ExistsDatabaseQuery",
+     "ExistsDictionaryQuery", "Explain", "Set", "UseQuery", "ShowFunctions"}
+)  # fmt: skip
+# System tables a BI tool reads for reflection; the first three are filtered to the allow-list.
+REFLECTION_TABLES = frozenset(
+    {"databases", "tables", "columns", "functions", "settings", "formats", "data_type_families",
+     "table_engines", "table_functions", "one", "numbers", "numbers_mt", "zeros", "time_zones",
+     "collations", "build_options", "aggregate_function_combinators", "keywords",
+     "current_roles", "enabled_roles", "licenses", "contributors"}
+)  # fmt: skip
+_INFORMATION_SCHEMA = frozenset({"information_schema", "INFORMATION_SCHEMA"})
+_CURRENT_USER_FUNCTIONS = frozenset({"currentuser", "user", "current_user", "session_user"})
+# Words that make the engine read or write a host file from the client side of chDB; refused
+# wherever they appear (even in a comment or a string), which errs only on the refusing side.
+_HOST_FILE_CLAUSES = re.compile(rb"(?i)(?:INTO\s+)?OUTFILE|INFILE")
+_FILTER_SETTING = re.compile(rb"(?i)additional_table_filters")
+_CHILDREN = re.compile(r" \(children \d+\)$")
+_ALIAS = re.compile(r" \(alias .*\)$")
+
+
+@dataclass
+class Node:
+    kind: str
+    text: str
+    children: list[Node] = field(default_factory=list)
+    parent: Node | None = None
+
+    def walk(self) -> Iterator[Node]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+def parse_ast(explain: str) -> Node:
+    """Build the tree from `EXPLAIN AST` text: one node a line, indented one space a level."""
+    root: Node | None = None
+    stack: list[Node] = []
+    for line in explain.splitlines():
+        if not line.strip():
+            continue
+        depth = len(line) - len(line.lstrip(" "))
+        content = _ALIAS.sub("", _CHILDREN.sub("", line.strip()))
+        kind, _, text = content.partition(" ")
+        if kind in ("Storage", "Columns", "Dictionary"):  # two-word kinds
+            word, _, text = text.partition(" ")
+            kind = f"{kind} {word}"
+        node = Node(kind, text.strip())
+        if depth == 0:
+            if root is not None:
+                raise _unplaceable("more than one statement")
+            root = node
+            stack = [node]
+            continue
+        if depth > len(stack):
+            raise _unplaceable("an AST line out of order")
+        del stack[depth:]
+        node.parent = stack[-1]
+        stack[-1].children.append(node)
+        stack.append(node)
+    if root is None:
+        raise _unplaceable("an empty AST")
+    return root
+
+
+def _unplaceable(what: str) -> ClickHouseError:
+    return ClickHouseError(
+        497, "ACCESS_DENIED", f"The endpoint could not check this query ({what}); it is refused."
+    )
+
+
+def reflection_filters(databases: tuple[str, ...]) -> str:
+    """`additional_table_filters` that hide other databases from system reflection tables."""
+    shown = ", ".join(_quote(d) for d in (*databases, "system", *_INFORMATION_SCHEMA))
+    filters = {
+        "system.databases": f"name IN ({shown})",
+        "system.tables": f"database IN ({shown})",
+        "system.columns": f"database IN ({shown})",
+    }
+    return "{" + ", ".join(f"{_quote(k)}: {_quote(v)}" for k, v in filters.items()) + "}"
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def with_current_user(sql: str, user: User) -> str:
+    """Make `currentUser()` and its aliases answer the endpoint's user, not the engine's.
+
+    The engine knows only its own `default`; the call is replaced by the user's name as a
+    string (the engine's AST check afterwards refuses any call this missed)."""
+    if user.name == "default":
+        return sql
+    raw = sql.encode()
+    toks = list(tokens(raw))
+    out, last = [], 0
+    for i in range(len(toks) - 2):
+        a, b, c = toks[i], toks[i + 1], toks[i + 2]
+        if (
+            a.kind == "word"
+            and a.text.lower().decode() in _CURRENT_USER_FUNCTIONS
+            and b.text == b"("
+            and c.text == b")"
+            and (i == 0 or toks[i - 1].text != b".")
+        ):
+            out.append(raw[last : a.start])
+            out.append(_quote(user.name).encode())
+            last = c.end
+    if not out:
+        return sql
+    out.append(raw[last:])
+    return b"".join(out).decode()
+
+
+class QueryPolicy:
+    """Checks one query for one user on the connection that will run it."""
+
+    def __init__(self, run: Any):
+        self._run = run  # run(conn, sql, fmt) -> engine result
+
+    def check(
+        self,
+        conn: Any,
+        user: User,
+        sql: str,
+        read_only: bool,
+        settings: dict[str, str],
+        params: dict[str, str],
+    ) -> None:
+        raw = sql.encode()
+        if _HOST_FILE_CLAUSES.search(raw):
+            raise _denied(user, "INTO OUTFILE / FROM INFILE (files on the server host)")
+        if user.databases is not None and (
+            _FILTER_SETTING.search(raw) or any(_FILTER_SETTING.search(k.encode()) for k in settings)
+        ):
+            raise _denied(user, "changing additional_table_filters")
+        explain_sql = _without_format_clause(raw)
+        text = self._run(conn, "EXPLAIN AST " + explain_sql, "TSVRaw", params).bytes().decode()
+        root = parse_ast(text)
+        if read_only and root.kind not in READ_STATEMENTS:
+            raise ClickHouseError(
+                164,
+                "READONLY",
+                f"{user.name}: Cannot execute query in readonly mode. For queries over HTTP, "
+                "method GET implies readonly. You should use method POST for modifying queries",
+            )
+        current_db: str | None = None
+        if user.databases is not None:
+            if root.kind not in READ_STATEMENTS:
+                if user.readonly:
+                    raise ClickHouseError(
+                        164,
+                        "READONLY",
+                        f"{user.name}: Cannot execute query in readonly mode "
+                        f"(user {user.name} has readonly = {user.readonly})",
+                    )
+                raise _denied(user, f"{root.kind} (this user may only read)")
+            current_db = self._run(conn, "SELECT currentDatabase()", "TSVRaw").bytes().decode()
+            current_db = current_db.strip()
+        for node in root.walk():
+            self._check_node(node, user, current_db)
+
+    def _check_node(self, node: Node, user: User, current_db: str | None) -> None:
+        parent = node.parent.kind if node.parent else ""
+        name = node.text.split(" ")[0] if node.text else ""
+        lname = name.lower()
+        limited = user.databases is not None
+        if node.kind == "Function":
+            if parent in ("TableExpression", "InsertQuery", "CreateQuery"):
+                allowed = LOCAL_TABLE_FUNCTIONS | (set() if limited else TABLE_READING_FUNCTIONS)
+                if lname not in allowed:
+                    raise _denied(user, f"table function {name}()")
+            elif parent == "Storage definition":
+                if not (lname.endswith("mergetree") or lname in LOCAL_ENGINES):
+                    raise _denied(user, f"table engine {name}")
+            elif lname in HOST_FILE_FUNCTIONS:
+                raise _denied(user, f"function {name}() (reads files on the server host)")
+            elif lname in _CURRENT_USER_FUNCTIONS and user.name != "default":
+                raise _unplaceable(f"a {name}() call it could not answer")
+            elif limited and lname.startswith(NAMED_TABLE_FUNCTION_PREFIXES):
+                raise _denied(user, f"function {name}() (reads tables named in a string)")
+            elif limited and lname in IN_FUNCTIONS:
+                args = node.children[0].children if node.children else []
+                if len(args) == 2 and args[1].kind == "Identifier":
+                    self._check_table(args[1].text, user, current_db)
+        elif node.kind == "FunctionWithKeyValueArguments" and parent == "Dictionary definition":
+            raise _denied(user, f"dictionary source {node.text or '?'}")
+        if not limited:
+            return
+        if node.kind == "TableIdentifier":
+            self._check_table(node.text, user, current_db)
+        elif node.kind == "ShowColumns":
+            raise _denied(user, "SHOW COLUMNS (use DESCRIBE or system.columns)")
+        elif node.kind in ("UseQuery", "ShowTables") and node.children:
+            self._check_database(node.children[0].text, user)
+        elif node.kind.startswith(("ShowCreate", "Exists")) and node.kind != "ExistsDatabaseQuery":
+            ids = [c.text for c in node.children if c.kind == "Identifier"]
+            name = ".".join(ids) if len(ids) == 2 else (ids or [""])[0]
+            self._check_table(name, user, current_db)
+        elif node.kind in ("ExistsDatabaseQuery", "ShowCreateDatabaseQuery") and node.children:
+            self._check_database(node.children[0].text, user)
+
+    def _check_table(self, name: str, user: User, current_db: str | None) -> None:
+        assert user.databases is not None
+        parts = name.split(".")
+        if len(parts) == 1:
+            db, table = current_db or "", parts[0]
+        elif len(parts) == 2:
+            db, table = parts
+        else:
+            raise _denied(user, f"{name} (a name the endpoint cannot place)")
+        if db in user.databases or db in _INFORMATION_SCHEMA:
+            return
+        if db == "system" and table in REFLECTION_TABLES:
+            return
+        raise ClickHouseError(
+            497,
+            "ACCESS_DENIED",
+            f"{user.name}: Not enough privileges. To execute this query, it's necessary to have "
+            f"the grant SELECT ON {db}.{table}. User {user.name} may read "
+            f"{', '.join(user.databases)} and system reflection tables only "
+            "(`databases` in the users file)",
+        )
+
+    def _check_database(self, db: str, user: User) -> None:
+        assert user.databases is not None
+        if db not in user.databases and db not in _INFORMATION_SCHEMA:
+            raise ClickHouseError(
+                497,
+                "ACCESS_DENIED",
+                f"{user.name}: Not enough privileges for database {db}. User {user.name} may "
+                f"use {', '.join(user.databases)} only (`databases` in the users file)",
+            )
+
+
+def _denied(user: User, what: str) -> ClickHouseError:
+    return ClickHouseError(
+        497,
+        "ACCESS_DENIED",
+        f"{user.name}: Not enough privileges: {what} is not allowed on this endpoint. "
+        "Load files and remote data through the ingest layer as `default`.",
+    )
+
+
+def _without_format_clause(raw: bytes) -> str:
+    """The query without its top-level `FORMAT name`, so EXPLAIN's own output stays TSVRaw.
+
+    Only the two words are blanked; removing word characters cannot open or close a quote or a
+    comment, so the engine parses the same statement otherwise."""
+    toks = [t for t in tokens(raw) if t.depth == 0]
+    if toks and toks[0].text.upper() == b"INSERT":
+        return raw.decode()  # an INSERT's FORMAT names its input; EXPLAIN output stays TSVRaw
+    buf = bytearray(raw)
+    for prev, tok in itertools.pairwise(toks):
+        if prev.kind == "word" and prev.text.upper() == b"FORMAT" and tok.kind == "word":
+            buf[prev.start : tok.end] = b" " * (tok.end - prev.start)
+    return buf.decode()
