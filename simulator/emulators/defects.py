@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import pandas as pd
+
 from funnelhouse.simulator.emulators.faults import FaultSet
+from funnelhouse.simulator.emulators.world import World
 
 YEAR = 365 * 86_400
 
@@ -92,3 +95,33 @@ def apply(records: list[dict], rows: list[int], faults: FaultSet, spec: RecordSp
         if new is not None:
             rec[str(new.get("name", "x_new_field"))] = f"value-{row % 7}"
     return records
+
+
+def resave_while_paging(
+    world: World,
+    faults: FaultSet,
+    requests: dict[str, int],
+    stream: str,
+    view: pd.DataFrame,
+    field: str,
+    id_col: str,
+) -> pd.DataFrame:
+    """The update_while_paging fault: re-save the oldest records on every later request.
+
+    `requests` counts this emulator's list requests per stream; re-saved rows (kept in the
+    world until the clock moves) show the time of their re-save in `field`."""
+    p = faults.on("update_while_paging")
+    touched = world.touched.get(stream, {})
+    if p is not None:
+        n = requests.get(stream, 0)
+        requests[stream] = n + 1
+        if n > 0:
+            fresh = view[~view["row"].isin(list(touched))]
+            oldest = fresh.sort_values([field, id_col], kind="stable").head(int(p["count"]))
+            world.touch(stream, oldest["row"].tolist())
+            touched = world.touched.get(stream, {})
+    if touched:
+        view = view.copy()
+        hit = view["row"].isin(list(touched)).to_numpy()
+        view.loc[hit, field] = [touched[r] for r in view.loc[hit, "row"]]
+    return view

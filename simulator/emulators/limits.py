@@ -1,6 +1,6 @@
 """Rate limits as the real services document them, on wall-clock time.
 
-- amoCRM: at most 7 requests a second (token bucket of 7, refilled 7/s);
+- amoCRM: at most 7 requests in any one second (a sliding window);
 - Bitrix24: leaky bucket per portal, threshold 50, drained 2/s (enterprise 250 / 5);
 - UIS: points, 1 per successful call, per minute and per day, reported in metadata.limits.
 
@@ -12,29 +12,31 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
 
-class TokenBucket:
-    def __init__(self, rate: float, burst: float):
-        self.rate, self.burst = rate, burst
-        self._tokens = burst
-        self._at = time.monotonic()
+class SlidingWindow:
+    """At most `n` requests in any one second."""
+
+    def __init__(self, n: float):
+        self.n = n
+        self._times: deque[float] = deque()
         self._lock = threading.Lock()
 
     def allow(self) -> bool:
         with self._lock:
             now = time.monotonic()
-            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
-            self._at = now
-            if self._tokens >= 1:
-                self._tokens -= 1
-                return True
-            return False
+            while self._times and now - self._times[0] >= 1.0:
+                self._times.popleft()
+            if len(self._times) >= self.n:
+                return False
+            self._times.append(now)
+            return True
 
     def reset(self) -> None:
         with self._lock:
-            self._tokens, self._at = self.burst, time.monotonic()
+            self._times.clear()
 
 
 class LeakyBucket:

@@ -18,9 +18,9 @@ from waitress.server import create_server
 
 from funnelhouse.simulator.company import Company, generate
 from funnelhouse.simulator.config import SimConfig
-from funnelhouse.simulator.emulators.amocrm import AmoCrm
+from funnelhouse.simulator.emulators.amocrm.router import AmoCrm
 from funnelhouse.simulator.emulators.base import Emulator, Stats
-from funnelhouse.simulator.emulators.bitrix24 import Bitrix24
+from funnelhouse.simulator.emulators.bitrix24.router import Bitrix24
 from funnelhouse.simulator.emulators.faults import parse
 from funnelhouse.simulator.emulators.onec import OneC
 from funnelhouse.simulator.emulators.uis import Uis

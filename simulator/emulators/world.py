@@ -125,6 +125,14 @@ class World:
         return self.cached(name, lambda clock: np.flatnonzero(times <= clock))
 
 
+def client_managers(company: Company) -> np.ndarray:
+    """Each client's manager: the one of its first lead (owner of its contact and company)."""
+    first = np.full(len(company.clients), -1)
+    client = company.leads["client"].to_numpy()
+    first[client[::-1]] = np.arange(len(company.leads))[::-1]
+    return company.leads["manager"].to_numpy()[first]
+
+
 _COLUMNS: dict[tuple[int, str], tuple[pd.DataFrame, np.ndarray]] = {}
 
 
