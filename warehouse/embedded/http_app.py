@@ -272,6 +272,14 @@ class EndpointApp:
     @contextmanager
     def _connection(self, req: Request) -> Iterator[Any]:
         database = req.params.get("database")
+        allowed = req.user.databases
+        if database and allowed is not None and database not in allowed:
+            raise ClickHouseError(
+                497,
+                "ACCESS_DENIED",
+                f"{req.user.name}: Not enough privileges for database {database}. User "
+                f"{req.user.name} may use {', '.join(allowed)} only (users file `databases`)",
+            )
         session_id = req.params.get("session_id")
         if not session_id:
             conn = self.engine.connect(req.user, req.readonly)

@@ -15,7 +15,7 @@ from funnelhouse.warehouse.embedded.errors import ClickHouseError
 
 DEFAULT_MAX_QUERY_SIZE = 262144  # ClickHouse's default max_query_size
 MAX_DATA_BYTES_ENV = "FUNNELHOUSE_MAX_INSERT_BYTES"
-DEFAULT_MAX_DATA_BYTES = 1 << 30
+DEFAULT_MAX_DATA_BYTES = 256 << 20
 
 
 def max_data_bytes() -> int:

@@ -1,0 +1,267 @@
+"""Issue 15, access control: each attack on the embedded endpoint is refused with the error code
+a ClickHouse server gives, through raw HTTP and through clickhouse-connect."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import subprocess
+import sys
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import clickhouse_connect
+import psutil
+import pytest
+import requests
+from clickhouse_connect.driver.exceptions import DatabaseError
+
+from tests.conftest import EmbeddedServer, free_port
+
+BI = ("bi", "funnelhouse_bi")
+TIMEOUT = 120
+
+
+def post(url: str, sql: str, auth=None, **params) -> requests.Response:
+    return requests.post(url, params=params, data=sql.encode(), auth=auth, timeout=TIMEOUT)
+
+
+def code(r: requests.Response) -> str | None:
+    return r.headers.get("X-ClickHouse-Exception-Code")
+
+
+def ok(url: str, sql: str, **params) -> str:
+    r = post(url, sql, **params)
+    assert r.status_code == 200, r.text
+    return r.text
+
+
+@pytest.fixture
+def url(embedded_only: EmbeddedServer) -> str:
+    return embedded_only.url
+
+
+@pytest.fixture
+def bi_client(embedded_only: EmbeddedServer):
+    client = clickhouse_connect.get_client(
+        host="127.0.0.1", port=embedded_only.port, username=BI[0], password=BI[1]
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def marts(url: str) -> dict[str, str]:
+    """A plain mart table, a mart view over a versioned table in another database, and raw."""
+    tag = uuid.uuid4().hex[:8]
+    store, raw = f"marts_store_{tag}", f"raw_{tag}"
+    for db in ("marts", store, raw):
+        ok(url, f"CREATE DATABASE IF NOT EXISTS {db}")
+    names = {"table": f"marts.t_{tag}", "view": f"marts.v_{tag}", "raw": f"{raw}.people"}
+    ok(url, f"CREATE TABLE {names['table']} (x UInt8) ENGINE = MergeTree ORDER BY x")
+    ok(url, f"INSERT INTO {names['table']} VALUES (1), (2)")
+    ok(url, f"CREATE TABLE {store}.v1 (x UInt8) ENGINE = MergeTree ORDER BY x")
+    ok(url, f"INSERT INTO {store}.v1 VALUES (7)")
+    ok(url, f"CREATE VIEW {names['view']} AS SELECT x FROM {store}.v1")
+    ok(url, f"CREATE TABLE {names['raw']} (email String) ENGINE = MergeTree ORDER BY email")
+    ok(url, f"INSERT INTO {names['raw']} VALUES ('a@example.com')")
+    yield names | {"store": store, "raw_db": raw}
+    for obj in (names["table"], names["view"]):
+        ok(url, f"DROP TABLE IF EXISTS {obj}")
+    ok(url, f"DROP DATABASE {store}")
+    ok(url, f"DROP DATABASE {raw}")
+
+
+HOST_ESCAPES = [
+    "SELECT count() FROM file('/etc/passwd', 'LineAsString')",
+    "SELECT count() FROM FiLe('/etc/passwd', 'LineAsString') /* comment */",
+    "SELECT count() FROM /* x */ `file`('/etc/passwd', 'LineAsString')",
+    "SELECT file('/etc/passwd')",
+    "SELECT * FROM url('file:///etc/passwd', 'LineAsString', 'x String')",
+    "SELECT * FROM url('http://127.0.0.1:1/', 'LineAsString', 'x String')",
+    "SELECT * FROM s3('http://127.0.0.1:1/b/k.csv', 'CSV', 'x String')",
+    "SELECT * FROM remote('127.0.0.1:1', system.one)",
+    "SELECT * FROM mysql('127.0.0.1:1', 'd', 't', 'u', 'p')",
+    "SELECT * FROM postgresql('127.0.0.1:1', 'd', 't', 'u', 'p')",
+    "SELECT * FROM executable('cat /etc/passwd', 'TSV', 'x String')",
+    "SELECT * FROM hdfs('hdfs://127.0.0.1:1/x', 'TSV', 'x String')",
+    "SELECT * FROM azureBlobStorage('http://127.0.0.1:1/a', 'c', 'b')",
+    "SELECT * FROM iceberg('http://127.0.0.1:1/t/')",
+    "INSERT INTO FUNCTION file('/tmp/fh_pwned', 'TSV', 'x String') VALUES ('pwned')",
+    "SELECT 1 INTO OUTFILE '/tmp/fh_pwned_outfile'",
+    "CREATE TABLE default.fh_u (x String) ENGINE = URL('http://127.0.0.1:1/', 'TSV')",
+    "CREATE TABLE default.fh_f (x String) ENGINE = File(TSV, '/etc/passwd')",
+    "CREATE DICTIONARY default.fh_d (x UInt64) PRIMARY KEY x "
+    "SOURCE(HTTP(url 'http://127.0.0.1:1/' format 'TSV')) LAYOUT(FLAT()) LIFETIME(0)",
+]
+
+
+@pytest.mark.parametrize("sql", HOST_ESCAPES)
+@pytest.mark.parametrize("auth", [BI, None], ids=["bi", "default"])
+def test_file_and_network_access_is_refused(url, sql, auth):
+    r = post(url, sql, auth=auth)
+    writes = sql.startswith(("INSERT", "CREATE"))
+    refused = {"497", "164"} if auth == BI and writes else {"497"}  # bi is readonly first
+    assert r.status_code in (403, 500) and code(r) in refused, r.text
+    assert not Path("/tmp/fh_pwned").exists() and not Path("/tmp/fh_pwned_outfile").exists()
+
+
+def test_from_infile_and_clickhouse_connect_are_refused_too(url, bi_client, marts):
+    r = post(url, f"INSERT INTO {marts['table']} FROM INFILE '/etc/passwd' FORMAT LineAsString")
+    assert code(r) == "497"
+    with pytest.raises(DatabaseError, match="497"):
+        bi_client.query("SELECT count() FROM file('/etc/passwd', 'LineAsString')")
+    with pytest.raises(DatabaseError, match="497"):
+        bi_client.query("SELECT * FROM url('http://127.0.0.1:1/', 'LineAsString', 'x String')")
+
+
+def test_unknown_table_is_not_read_as_a_host_file(url):
+    r = post(url, "SELECT * FROM `/etc/passwd`")
+    assert code(r) == "60", r.text
+
+
+def test_bi_reads_marts_tables_and_views_only(url, marts, bi_client):
+    assert post(url, f"SELECT sum(x) FROM {marts['table']}", auth=BI).text == "3\n"
+    assert post(url, f"SELECT x FROM {marts['view']}", auth=BI).text == "7\n"
+    t = marts["table"].split(".")[1]
+    assert post(url, f"SELECT count() FROM {t}", auth=BI).text == "2\n"  # starts in marts
+    for sql in (
+        f"SELECT * FROM {marts['raw']}",
+        f"SELECT * FROM {marts['store']}.v1",
+        f"SELECT 1 WHERE 'a' IN {marts['raw']}",
+        f"SELECT * FROM (SELECT * FROM {marts['raw_db']}.`people`) -- {marts['table']}",
+        f"DESCRIBE {marts['raw']}",
+        f"SHOW CREATE TABLE {marts['raw']}",
+        f"SHOW TABLES FROM {marts['raw_db']}",
+        f"SELECT * FROM merge('{marts['raw_db']}', '.*')",
+        "SELECT * FROM system.query_log",
+        f"USE {marts['raw_db']}",
+    ):
+        r = post(url, sql, auth=BI)
+        assert r.status_code == 403 and code(r) == "497", (sql, r.text)
+    r = post(url, "SELECT 1", auth=BI, database=marts["raw_db"])
+    assert code(r) in ("497", "81"), r.text
+    r = post(url, f"SELECT * FROM {t}", auth=BI, database=marts["raw_db"])
+    assert code(r) == "497", r.text
+    with pytest.raises(DatabaseError, match="497"):
+        bi_client.query(f"SELECT * FROM {marts['raw']}")
+    assert bi_client.query(f"SELECT x FROM {marts['view']}").result_rows == [(7,)]
+
+
+def test_bi_reflection_lists_only_its_databases(url, marts, bi_client):
+    sql = "SELECT DISTINCT database FROM system.tables ORDER BY database"
+    shown = set(post(url, sql, auth=BI).text.split())
+    assert "marts" in shown and marts["raw_db"] not in shown and marts["store"] not in shown
+    assert marts["raw_db"] in set(ok(url, sql).split())
+    dbs = {r[0] for r in bi_client.query("SELECT name FROM system.databases").result_rows}
+    assert "marts" in dbs and marts["raw_db"] not in dbs
+    cols = bi_client.query("SELECT count() FROM system.columns WHERE database = {d:String}",
+                           parameters={"d": marts["raw_db"]}).result_rows  # fmt: skip
+    assert cols == [(0,)]
+    r = post(url, "SELECT 1 SETTINGS additional_table_filters = {}", auth=BI)
+    assert code(r) == "497"
+
+
+def test_current_user_and_errors_name_the_real_user(url, marts, bi_client):
+    assert post(url, "SELECT currentUser(), user()", auth=BI).text == "bi\tbi\n"
+    assert bi_client.command("SELECT currentUser()") == "bi"
+    assert ok(url, "SELECT currentUser()") == "default\n"
+    r = post(url, f"SELECT * FROM {marts['raw']}", auth=BI)
+    assert r.text.startswith("Code: 497. DB::Exception: bi:"), r.text
+
+
+def test_cross_site_requests_are_refused(url, embedded_only):
+    evil = {"Origin": "http://evil.example", "Content-Type": "text/plain"}
+    r = requests.post(url, data=b"CREATE DATABASE fh_csrf", headers=evil, timeout=TIMEOUT)
+    assert r.status_code == 403 and code(r) == "497", r.text
+    assert "fh_csrf" not in ok(url, "SHOW DATABASES").split()
+    same = {"Origin": f"http://127.0.0.1:{embedded_only.port}"}
+    assert requests.post(url, data=b"SELECT 1", headers=same, timeout=TIMEOUT).text == "1\n"
+
+
+def test_get_in_a_session_cannot_write_and_bad_auth_is_refused(url, marts):
+    sid = uuid.uuid4().hex
+    ok(url, "SELECT 1", session_id=sid)
+    r = requests.get(url, params={"session_id": sid,
+                                  "query": f"INSERT INTO {marts['table']} VALUES (9)"},
+                     timeout=TIMEOUT)  # fmt: skip
+    assert code(r) == "164", r.text
+    assert ok(url, f"SELECT count() FROM {marts['table']}") == "2\n"
+    for header in ("Basic !!!", "Basic " + base64.b64encode(b"nocolon").decode(), "Bearer x"):
+        r = requests.post(url, data=b"SELECT currentUser()", headers={"Authorization": header},
+                          timeout=TIMEOUT)  # fmt: skip
+        assert r.status_code == 403 and code(r) == "516", (header, r.text)
+
+
+def _serve(data_dir: Path, port: int, host: str, users: Path | None) -> subprocess.Popen:
+    args = [sys.executable, "-m", "funnelhouse.cli", "warehouse", "serve", "--host", host,
+            "--port", str(port), "--data-dir", str(data_dir)]  # fmt: skip
+    if users is not None:
+        args += ["--users-file", str(users)]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _non_loopback_address() -> str | None:
+    for addrs in psutil.net_if_addrs().values():
+        for a in addrs:
+            if a.family.name == "AF_INET" and not a.address.startswith("127."):
+                return a.address
+    return None
+
+
+def test_default_needs_a_password_beyond_loopback_and_stays_loopback_only(tmp_path):
+    proc = _serve(tmp_path / "a", free_port(), "0.0.0.0", None)
+    out, _ = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode != 0 and "password_sha256_hex" in out, out
+    address = _non_loopback_address()
+    if address is None:
+        pytest.skip("no non-loopback address to connect from")
+    users = tmp_path / "users.toml"
+    users.write_text(
+        "[users.default]\n"
+        'password_sha256_hex = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"\n'
+        'networks = ["127.0.0.0/8"]\n'
+    )  # password: secret
+    server = EmbeddedServer(tmp_path / "b", free_port())
+    server.proc = _serve(server.data_dir, server.port, "0.0.0.0", users)
+    try:
+        from funnelhouse.warehouse.embedded.process import ping
+
+        while not ping(server.url):
+            assert server.proc.poll() is None, server.proc.stdout.read()
+        r = requests.post(f"http://{address}:{server.port}/", data=b"CREATE DATABASE fh_remote",
+                          auth=("default", "secret"), timeout=TIMEOUT)  # fmt: skip
+        assert r.status_code == 403 and code(r) == "516", r.text
+        r = requests.post(server.url, data=b"SELECT 1", auth=("default", "secret"))
+        assert r.text == "1\n"
+        with pytest.raises(DatabaseError, match="516"):
+            clickhouse_connect.get_client(host=address, port=server.port, username="default",
+                                          password="secret")  # fmt: skip
+    finally:
+        server.stop()
+
+
+def _peak_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_large_bodies_and_gzip_bombs_do_not_grow_the_server(url, embedded_only):
+    bomb = gzip.compress(b"SELECT 1 -- " + b" " * (1 << 30), compresslevel=9)
+    assert len(bomb) < 2 << 20
+    big = b"SELECT 1 /* " + b"x" * (200 << 20) + b" */"
+
+    def send(body_and_headers: tuple[bytes, dict[str, str]]) -> str | None:
+        body, headers = body_and_headers
+        r = requests.post(url, data=body, headers=headers, timeout=600)
+        return code(r)
+
+    jobs = [(bomb, {"Content-Encoding": "gzip"})] * 10 + [(big, {})] * 10
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        codes = list(pool.map(send, jobs))
+    assert codes == ["229"] * 20
+    assert requests.post(url, data=b"SELECT 1", timeout=TIMEOUT).text == "1\n"
+    assert _peak_rss(embedded_only.proc.pid) < 2 << 30
