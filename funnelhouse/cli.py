@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 
 import typer
 
@@ -19,6 +20,50 @@ app = typer.Typer(
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(sources_app, name="sources")
 app.add_typer(ingest_app, name="ingest")
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _use_local_stack() -> None:
+    """Sources the environment does not configure come from `make up`'s emulators, if any."""
+    from funnelhouse.stack import running_sources_env
+
+    local = {k: v for k, v in running_sources_env(get_settings()).items() if k not in os.environ}
+    if local:
+        os.environ.update(local)
+        typer.echo("sources: the emulators of the local stack (`make up`)", err=True)
+
+
+@sources_app.command("check")
+def sources_check(
+    source: list[str] = typer.Option(None, "--source", "-s", help="Sources (default: all)"),
+) -> None:
+    """Connection test: one cheap authenticated request per configured source; exits 1 if any
+    failed, and says what to fix."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from funnelhouse.ingest.check import FAILED, OK, check_all
+    from funnelhouse.ingest.secrets import redact_env
+    from funnelhouse.ingest.sources import SOURCES
+
+    unknown = [s for s in source or [] if s not in SOURCES]
+    if unknown:
+        raise typer.BadParameter(f"unknown source {unknown}; known: {', '.join(SOURCES)}")
+    _use_local_stack()
+    results = check_all(source or None)
+    table = Table("source", "status", "detail", "what to do", show_lines=True)
+    colour = {OK: "green", FAILED: "red"}
+    for r in results:
+        table.add_row(r.title, f"[{colour.get(r.status, 'yellow')}]{r.status}[/]",
+                      redact_env(r.detail), redact_env(r.fix))  # fmt: skip
+    Console(width=max(Console().width, 120)).print(table)
+    if any(r.status == FAILED for r in results):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -40,33 +85,86 @@ def demo(
 
 
 @app.command()
-def query(sql: str = typer.Argument(..., help="SQL to run on the configured warehouse")) -> None:
+def query(
+    sql: str = typer.Argument(..., help="SQL to run on the configured warehouse"),
+    fmt: Format = typer.Option(
+        Format.table, "--format", "-f", help="table (for people), csv or json (for programs)"
+    ),
+) -> None:
     """Print a query's result from the configured warehouse."""
     from clickhouse_connect.driver.exceptions import ClickHouseError
 
     from funnelhouse.demo import print_query
+    from funnelhouse.output import write_rows
+    from funnelhouse.warehouse.client import get_client
 
     try:
-        print_query(get_settings(), sql)
+        if fmt is Format.table:
+            print_query(get_settings(), sql)
+            return
+        client = get_client(get_settings())
+        try:
+            result = client.query(sql)
+        finally:
+            client.close()
     except ClickHouseError as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1) from None
+    write_rows(result.column_names, result.result_rows, fmt.value)
 
 
 @app.command()
-def run(job: str = typer.Option("incremental", help="incremental or full_refresh")) -> None:
+def status(
+    stale_after: float = typer.Option(2.0, help="Hours after which a stream counts as stale"),
+    database: str = typer.Option("raw", help="The raw database", hidden=True),
+) -> None:
+    """What the last syncs loaded: per stream rows in raw, cursor, last load and its age."""
+    from clickhouse_connect.driver.exceptions import ClickHouseError
+
+    from funnelhouse.output import print_status
+    from funnelhouse.warehouse.client import get_client
+
+    try:
+        client = get_client(get_settings())
+    except ClickHouseError as exc:  # clickhouse-connect pings on connect
+        typer.secho(f"{exc}\nNext: start the warehouse (`make up`) or set CLICKHOUSE_*.",
+                    fg="red", err=True)  # fmt: skip
+        raise typer.Exit(1) from None
+    try:
+        print_status(client, database, stale_after * 3600)
+    finally:
+        client.close()
+
+
+@app.command()
+def run(
+    job: str = typer.Option("incremental", help="incremental or full_refresh"),
+    select: str = typer.Option(
+        None,
+        help="Only these assets of the job: a source (its ingest assets and everything "
+        "downstream) or a Dagster selection, e.g. 'key:\"raw/uis__calls\"', group:raw_uis+",
+    ),
+    since: str = typer.Option(
+        None,
+        metavar="YYYY-MM-DD",
+        help="Backfill: ingest re-reads what changed since 00:00 UTC "
+        "of that day, whatever the cursors say (they never move back)",
+    ),
+) -> None:
     """Run a pipeline job once against the configured warehouse and sources (sources not set
     in the environment come from the emulators of `make up`, while it runs)."""
+    from funnelhouse.ingest.sync import parse_since
     from funnelhouse.orchestration.run import JobFailed, run_job
-    from funnelhouse.stack import running_sources_env
 
+    if since:
+        try:
+            parse_since(since)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
     settings = get_settings()
-    local = {k: v for k, v in running_sources_env(settings).items() if k not in os.environ}
-    if local:
-        os.environ.update(local)
-        typer.echo("sources: the emulators of the local stack (`make up`)")
+    _use_local_stack()
     try:
-        result = run_job(job, settings)
+        result = run_job(job, settings, select=select, since=since)
     except JobFailed as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1) from None

@@ -105,24 +105,27 @@ def _read_pid(path: Path) -> int | None:
 
 
 def _secrets(env: dict[str, str]) -> tuple[str, ...]:
-    """The secret values among the emulators' variables, and the Bitrix24 webhook's code."""
+    """Every spelling (raw, percent-encoded, base64 Basic auth, URL userinfo) of the secret
+    values among the emulators' variables, the Bitrix24 webhook's code included."""
+    from funnelhouse.ingest.secrets import env_secrets, spellings
+
     values = [v for k, v in env.items() if any(m in k for m in SECRET_MARKERS) and v]
-    codes = [v.rstrip("/").rsplit("/", 1)[-1] for v in values if "/rest/" in v]
-    return tuple(values + codes)
+    found = env_secrets(env) | {f for v in values for f in spellings(v)}
+    return tuple(sorted(found, key=len, reverse=True))
 
 
 def _tail(path: Path, offset: int = 0, size: int = 3000, secrets: tuple[str, ...] = ()) -> str:
-    """The end of what was written to `path` since `offset`, with known secrets masked."""
+    """The end of what was written to `path` since `offset`, with known secrets (those given
+    and the environment's) and any URL credentials or auth headers masked."""
+    from funnelhouse.ingest.secrets import Redactor, env_secrets
+
     try:
         with path.open("rb") as f:
             f.seek(max(offset, path.stat().st_size - size))
             text = f.read().decode(errors="replace")
     except OSError:
         return ""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text.strip()
+    return Redactor((*secrets, *env_secrets()))(text).strip()
 
 
 # -- processes -----------------------------------------------------------------------------

@@ -30,10 +30,12 @@ from tenacity import (
     stop_after_delay,
 )
 
-from funnelhouse.ingest.secrets import Redactor
+from funnelhouse.ingest.secrets import RedactingFilter, Redactor
 from funnelhouse.ingest.secrets import redact_url as redact_url
 
 log = logging.getLogger(__name__)
+# urllib3 logs every request line (the path holds a Bitrix24 webhook's code) at DEBUG.
+logging.getLogger("urllib3.connectionpool").addFilter(RedactingFilter())
 
 
 class SourceError(RuntimeError):

@@ -25,6 +25,9 @@ SECRET_VARS = ("AMOCRM_TOKEN", "BITRIX24_WEBHOOK_URL", "UIS_ACCESS_TOKEN", "ONEC
                "CLICKHOUSE_PASSWORD")  # fmt: skip
 # Variables that are URLs: their userinfo (and a Bitrix24 webhook's code) is secret.
 URL_VARS = ("AMOCRM_BASE_URL", "BITRIX24_WEBHOOK_URL", "UIS_BASE_URL", "ONEC_BASE_URL")
+# What requests leaves unescaped in a URL it sends and reports (requote_uri; without "%"
+# when the text holds an invalid escape such as "%x").
+_REQUOTE_SAFE = "!#$%&'()*+,/:;=?@[]~"
 MIN_LENGTH = 3  # shorter "secrets" (an empty or 1-char password) would mask ordinary text
 
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@'\"<>]+@")
@@ -40,8 +43,9 @@ def spellings(secret: str) -> set[str]:
     if len(secret) < MIN_LENGTH:
         return set()
     forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret),
-             requote_uri(secret), json.dumps(secret, ensure_ascii=False)[1:-1],
-             json.dumps(secret)[1:-1]}  # fmt: skip
+             requote_uri(secret), quote(secret, safe=_REQUOTE_SAFE),
+             quote(secret, safe=_REQUOTE_SAFE.replace("%", "")),
+             json.dumps(secret, ensure_ascii=False)[1:-1], json.dumps(secret)[1:-1]}  # fmt: skip
     forms |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), f) for f in forms}
     forms.add(base64.b64encode(secret.encode()).decode().rstrip("="))
     return {f for f in forms if len(f) >= MIN_LENGTH}
@@ -68,10 +72,10 @@ def url_secrets(url: str) -> set[str]:
         out |= spellings(parts.password) | spellings(password) | basic_auth(user, password)
     if "@" in parts.netloc:
         out |= spellings(parts.netloc.rsplit("@", 1)[0])
-    match = _WEBHOOK_CODE.search(parts.path)
-    if match:
-        code = parts.path[match.end(1) : match.start(2)]
-        out |= spellings(code)
+    segments = parts.path.split("/")
+    for i in range(len(segments) - 2):  # /rest/<user id>/<code>/
+        if segments[i] == "rest" and segments[i + 1].isdigit() and segments[i + 2]:
+            out |= spellings(segments[i + 2]) | spellings(unquote(segments[i + 2]))
     return out
 
 
@@ -139,19 +143,31 @@ def redact_env(text: str, environ: Mapping[str, str] | None = None) -> str:
 
 class RedactingFilter(logging.Filter):
     """Masks secrets in a log record's final text, whatever logger produced it (urllib3 and
-    requests log URLs, which may carry credentials)."""
+    requests log URLs, which may carry credentials). Without a redactor, it masks what the
+    environment configures at the time of the record."""
 
     def __init__(self, redactor: Redactor | None = None):
         super().__init__()
-        self.redactor = redactor or Redactor(env_secrets())
+        self.redactor = redactor
+        self._env: tuple[tuple[str, str], ...] = ()
+        self._env_redactor = Redactor()
+
+    def _current(self) -> Redactor:
+        if self.redactor is not None:
+            return self.redactor
+        env = tuple((k, os.environ.get(k, "")) for k in (*SECRET_VARS, *URL_VARS, "ONEC_USER"))
+        if env != self._env:
+            self._env, self._env_redactor = env, Redactor(env_secrets(dict(env)))
+        return self._env_redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
+        redact = self._current()
         text = record.getMessage()
-        masked = self.redactor(text)
+        masked = redact(text)
         if masked != text:
             record.msg, record.args = masked, ()
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = self.redactor(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return True
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dagster import DagsterInstance, ExecuteInProcessResult
+from dagster import AssetKey, AssetSelection, DagsterInstance, ExecuteInProcessResult
+from dagster._core.definitions.asset_selection import DagsterInvalidAssetSelectionError
 
+from funnelhouse.ingest.secrets import redact_env
+from funnelhouse.ingest.sources import SOURCES
 from funnelhouse.orchestration.instance import dagster_home
 from funnelhouse.warehouse.settings import WarehouseSettings
 
@@ -12,22 +15,67 @@ class JobFailed(RuntimeError):
     pass
 
 
+def resolve_selection(select: str) -> list[AssetKey]:
+    """Asset keys for `--select`: a source name means its ingest assets and everything
+    downstream of them; anything else is a Dagster selection string (`key:"raw/uis__calls"`,
+    `group:raw_uis+`, `tag:source=uis`, ...)."""
+    from funnelhouse.orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    if select in SOURCES:
+        selection = AssetSelection.groups(f"raw_{select}").downstream()
+    else:
+        try:
+            selection = AssetSelection.from_string(select)
+        except DagsterInvalidAssetSelectionError as exc:
+            raise ValueError(
+                f"{exc}. Use a source ({', '.join(SOURCES)}) or Dagster's selection syntax, "
+                'e.g. key:"raw/uis__calls", group:raw_uis+, tag:source=uis.'
+            ) from None
+    keys = sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
+    if not keys:
+        raise ValueError(f"--select {select!r} matches no asset; the groups are raw_<source>, "
+                         "and `dagster asset list` shows every key")  # fmt: skip
+    return keys
+
+
+def _ingest_op(key: AssetKey) -> str | None:
+    """The op name of an ingest asset (`raw/<table>` → `raw__<table>`), else None."""
+    return f"raw__{key.path[1]}" if len(key.path) == 2 and key.path[0] == "raw" else None
+
+
 def run_job(
     name: str,
     settings: WarehouseSettings,
     instance: DagsterInstance | None = None,
     log_level: str = "INFO",
+    select: str | None = None,
+    since: str | None = None,
 ):
-    """Execute `incremental` or `full_refresh`; raises JobFailed naming what failed."""
+    """Execute `incremental` or `full_refresh` (or the assets `select` names of it, with a
+    backfill `since` a date); raises JobFailed naming what failed, each cause once."""
     from funnelhouse.orchestration.definitions import defs
 
+    if since and name != "incremental":
+        raise JobFailed("--since backfills within the incremental job; full_refresh re-reads all")
+    try:
+        keys = resolve_selection(select) if select else None
+    except ValueError as exc:
+        raise JobFailed(str(exc)) from None
     if instance is None:
         dagster_home(settings)
         instance = DagsterInstance.get()
-    result: ExecuteInProcessResult = defs.resolve_job_def(name).execute_in_process(
+    job = defs.resolve_job_def(name)
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    if since:
+        ingest = [k for k in keys or defs.resolve_asset_graph().get_all_asset_keys()]
+        ops = sorted({op for k in ingest if (op := _ingest_op(k))})
+        run_config["ops"] = {op: {"config": {"since": since}} for op in ops}
+    result: ExecuteInProcessResult = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        run_config=run_config,
+        asset_selection=keys,
     )
     if not result.success:
         failed_checks = [
@@ -35,16 +83,32 @@ def run_job(
             for e in result.get_asset_check_evaluations()
             if not e.passed
         ]
-        failed_steps = [
-            f"{e.step_key}: {_root_cause(e.event_specific_data.error)[:500]}"
-            for e in result.all_events
-            if e.is_step_failure and e.event_specific_data and e.event_specific_data.error
-        ]
+        failed_steps = _failed_steps(result)
         detail = "\n".join(failed_checks + failed_steps) or "see the run's events"
         raise JobFailed(
-            f"job {name} (run {result.run_id}) failed; `marts` was left as it was.\n{detail}"
+            redact_env(
+                f"job {name} (run {result.run_id}) failed; `marts` was left as it was.\n{detail}"
+            )
         )
     return result
+
+
+def _failed_steps(result: ExecuteInProcessResult) -> list[str]:
+    """One line per distinct cause: a source that failed for good fails all its streams, and
+    its streams' lines ("not attempted: ...") would repeat the same fix nine times."""
+    lines: list[str] = []
+    skipped: dict[str, list[str]] = {}
+    for e in result.all_events:
+        if not (e.is_step_failure and e.event_specific_data and e.event_specific_data.error):
+            continue
+        cause = _root_cause(e.event_specific_data.error)
+        if cause.startswith("not attempted: "):
+            skipped.setdefault(cause.split(" failed: ", 1)[0], []).append(e.step_key or "?")
+            continue
+        lines.append(f"{e.step_key}: {cause[:500]}")
+    for _, steps in skipped.items():
+        lines.append(f"not attempted, as their source failed above: {', '.join(steps)}")
+    return lines
 
 
 def _root_cause(error) -> str:
@@ -52,4 +116,7 @@ def _root_cause(error) -> str:
     the source, stream and record) in its own step-execution error."""
     while error.cause is not None:
         error = error.cause
-    return error.message.strip()
+    message = error.message.strip()
+    # A Failure's message is "dagster...Failure: <description>": the description is the news.
+    prefix, _, rest = message.partition("Failure: ")
+    return rest if rest and "." in prefix and " " not in prefix else message

@@ -1,9 +1,13 @@
 """One asset per source stream: `raw/<source>__<stream>`, grouped by source.
 
 Streams of one source share a Dagster pool, so they run one at a time and together stay under
-the API's rate limit; different sources load in parallel. (No `from __future__ import
-annotations` here: Dagster reads the config and resource annotations at definition time.)
+the API's rate limit; different sources load in parallel. A source that fails for good (its
+host, TLS or credentials) is marked on the run, so its other streams fail at once without a
+request, in whatever process they run. (No `from __future__ import annotations` here: Dagster
+reads the config and resource annotations at definition time.)
 """
+
+from typing import Optional
 
 from dagster import (
     AssetExecutionContext,
@@ -16,15 +20,24 @@ from dagster import (
     asset,
 )
 
-from funnelhouse.ingest.http import SourceError
+from funnelhouse.ingest.http import SourceError, SourceFatal
 from funnelhouse.ingest.raw import RawStore
+from funnelhouse.ingest.secrets import redact_env
 from funnelhouse.ingest.sources import SOURCES, Source, SourceSession
-from funnelhouse.ingest.sync import Stream
+from funnelhouse.ingest.sync import Stream, parse_since
 from funnelhouse.orchestration.resources import WarehouseResource
+
+FATAL_TAG = "funnelhouse/failed_source/"  # + source name: the reason it failed for good
 
 
 class SyncConfig(Config):
     full_refresh: bool = False
+    since: Optional[str] = None  # YYYY-MM-DD: re-read what changed since then  # noqa: UP045
+
+
+def _failed_earlier(context: AssetExecutionContext, source: Source) -> Optional[str]:  # noqa: UP045
+    run = context.instance.get_run_by_id(context.run_id)
+    return run.tags.get(FATAL_TAG + source.name) if run else None
 
 
 def _stream_asset(source: Source, stream: Stream) -> AssetsDefinition:
@@ -41,6 +54,9 @@ def _stream_asset(source: Source, stream: Stream) -> AssetsDefinition:
     def _sync(
         context: AssetExecutionContext, config: SyncConfig, warehouse: WarehouseResource
     ) -> MaterializeResult:
+        earlier = _failed_earlier(context, source)
+        if earlier:
+            raise Failure(description=f"not attempted: {earlier}", allow_retries=False)
         with warehouse.client() as client:
             session = SourceSession(RawStore(client, warehouse.settings().cluster))
             last_logged = [0]
@@ -51,15 +67,22 @@ def _stream_asset(source: Source, stream: Stream) -> AssetsDefinition:
                     last_logged[0] = rows
 
             try:
+                since = parse_since(config.since) if config.since else None
                 result = session.sync(
                     source.name, stream.name, full_refresh=config.full_refresh,
-                    on_progress=progress,
+                    on_progress=progress, since=since,
                 )  # fmt: skip
+            except SourceFatal as exc:
+                message = redact_env(f"{source.title}: {exc.reason} — {exc.fix}")
+                context.instance.add_run_tags(
+                    context.run_id, {FATAL_TAG + source.name: f"{stream.key} failed: {message}"}
+                )
+                raise Failure(description=message, allow_retries=False) from None
             except (ValueError, SourceError) as exc:
                 if isinstance(exc, SourceError) and exc.record is None:
                     raise  # the API or the network: worth the retries
                 # Settings missing or invalid, or a defective record: a retry meets them again.
-                raise Failure(description=str(exc), allow_retries=False) from exc
+                raise Failure(description=redact_env(str(exc)), allow_retries=False) from None
         return MaterializeResult(metadata=result.as_metadata())
 
     return _sync
