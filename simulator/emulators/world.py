@@ -133,6 +133,17 @@ def client_managers(company: Company) -> np.ndarray:
     return company.leads["manager"].to_numpy()[first]
 
 
+def client_versions(
+    company: Company, crm: str, clock: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A CRM's clients created by the clock: rows, creation times and last-change times."""
+    cl = company.clients
+    rows = np.flatnonzero((cl["crm"].to_numpy() == crm) & (cl["created_at"].to_numpy() <= clock))
+    edit = cl["edit_at"].to_numpy()[rows]
+    created = cl["created_at"].to_numpy()[rows]
+    return rows, created, np.where((edit >= 0) & (edit <= clock), edit, created)
+
+
 _COLUMNS: dict[tuple[int, str], tuple[pd.DataFrame, np.ndarray]] = {}
 
 

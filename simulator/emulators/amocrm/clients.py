@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from funnelhouse.simulator.company.directory import AMOCRM, RATINGS, person_name
@@ -16,7 +15,7 @@ from funnelhouse.simulator.emulators.amocrm.fields import (
     CF_RATING,
     select_field,
 )
-from funnelhouse.simulator.emulators.world import col
+from funnelhouse.simulator.emulators.world import client_versions, col
 
 if TYPE_CHECKING:
     from funnelhouse.simulator.emulators.amocrm.router import AmoCrm
@@ -27,22 +26,32 @@ def view(emu: AmoCrm, stream: str, id_col: str) -> pd.DataFrame:
     cl = emu.c.clients
 
     def build(clock: int) -> pd.DataFrame:
-        rows = np.flatnonzero(
-            (cl["crm"].to_numpy() == AMOCRM) & (cl["created_at"].to_numpy() <= clock)
-        )
-        edit = cl["edit_at"].to_numpy()[rows]
-        created = cl["created_at"].to_numpy()[rows]
+        rows, created, updated = client_versions(emu.c, AMOCRM, clock)
         return pd.DataFrame(
             {
                 "row": rows,
                 "id": cl[id_col].to_numpy()[rows],
                 "created_at": created,
-                "updated_at": np.where((edit >= 0) & (edit <= clock), edit, created),
+                "updated_at": updated,
                 "responsible_user_id": emu.user_ids[emu.client_manager[rows]],
             }
         )
 
     return emu.world.cached(stream, build)
+
+
+def _owned(r: Any) -> dict:
+    """Owner, times and flags: the fields contacts and companies share, in the API's order."""
+    return {
+        "responsible_user_id": int(r.responsible_user_id),
+        "group_id": 0,
+        "created_by": int(r.responsible_user_id),
+        "updated_by": int(r.responsible_user_id),
+        "created_at": int(r.created_at),
+        "updated_at": int(r.updated_at),
+        "closest_task_at": None,
+        "is_deleted": False,
+    }
 
 
 def _multitext(field_id: int, name: str, code: str, value: str, enum_id: int) -> dict:
@@ -66,14 +75,7 @@ def contact(emu: AmoCrm, r: Any) -> dict:
         "name": f"{first} {last}",
         "first_name": first,
         "last_name": last,
-        "responsible_user_id": int(r.responsible_user_id),
-        "group_id": 0,
-        "created_by": int(r.responsible_user_id),
-        "updated_by": int(r.responsible_user_id),
-        "created_at": int(r.created_at),
-        "updated_at": int(r.updated_at),
-        "closest_task_at": None,
-        "is_deleted": False,
+        **_owned(r),
         "is_unsorted": False,
         "custom_fields_values": [
             _multitext(CF_PHONE, "Телефон", "PHONE", phone, 130_131),
@@ -97,14 +99,7 @@ def company(emu: AmoCrm, r: Any) -> dict:
     return {
         "id": int(r.id),
         "name": col(cl, "name")[i],
-        "responsible_user_id": int(r.responsible_user_id),
-        "group_id": 0,
-        "created_by": int(r.responsible_user_id),
-        "updated_by": int(r.responsible_user_id),
-        "created_at": int(r.created_at),
-        "updated_at": int(r.updated_at),
-        "closest_task_at": None,
-        "is_deleted": False,
+        **_owned(r),
         "custom_fields_values": [
             {
                 "field_id": CF_INN,
