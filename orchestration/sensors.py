@@ -12,8 +12,8 @@ from dagster import (
     run_failure_sensor,
 )
 
-from funnelhouse.expectations.publish import PUBLISHED_DATABASE
 from funnelhouse.orchestration.assets.quality import MARTS
+from funnelhouse.warehouse.publish import PUBLISHED_DATABASE
 
 # The marts are published hourly; two hours without a publish means BI shows stale numbers.
 with warnings.catch_warnings():  # superseded by freshness policies, which are still beta

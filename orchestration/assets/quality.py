@@ -2,7 +2,8 @@
 
 Raw suites check the staging models (the raw layer as parsed), so a broken load stops the run
 before any intermediate table or mart is built. Mart suites check the candidate marts; only
-when all pass does `publish` swap them into `marts`, so BI never sees a failed build.
+when all pass does `publish` make them live in `marts`, all twelve in one commit, so BI never
+sees a failed build nor marts of two runs side by side.
 (No `from __future__ import annotations`: Dagster reads annotations at definition time.)
 """
 
@@ -23,10 +24,10 @@ from dagster import (
 )
 
 from funnelhouse.expectations.gate import previous_counts, record_count, summary
-from funnelhouse.expectations.publish import CANDIDATE_DATABASE, PUBLISHED_DATABASE, publish
 from funnelhouse.expectations.runner import SuiteOutcome, TableSuite, Validator
 from funnelhouse.expectations.suites import mart_suites, raw_suites
 from funnelhouse.orchestration.resources import WarehouseResource
+from funnelhouse.warehouse.publish import CANDIDATE_DATABASE, PUBLISHED_DATABASE, publish
 
 MARTS = [s.relation.split(".")[1] for s in mart_suites(CANDIDATE_DATABASE)]
 
@@ -114,21 +115,33 @@ def mart_checks(
             [PUBLISHED_DATABASE, m],
             deps=[AssetKey([CANDIDATE_DATABASE, m])],
             group_name="published",
-            description=f"marts.{m}: the validated candidate, swapped in atomically.",
+            description=f"marts.{m}: a view of the validated candidate's version, made live "
+            "together with the other marts by one row in marts.publish_log.",
             kinds={"clickhouse"},
         )
         for m in MARTS
     ],
     name="publish_marts",
+    pool="marts_publish",  # one publish at a time: each drops the versions the other stages
 )
 def publish_marts(
     context: AssetExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[MaterializeResult]:
     with warehouse.client() as client:
-        done = publish(client, MARTS, cluster=warehouse.settings().cluster)
-        for mart, how in done.items():
+        done = publish(client, MARTS, cluster=warehouse.settings().cluster, run_id=context.run_id)
+        context.log.info(
+            f"marts show publish {done.publish_id} (as of {done.as_of}, run {done.run_id})"
+            + ("" if done.committed else ": this candidate was live already")
+        )
+        for mart in MARTS:
+            # Read through the view: what BI sees now, not what was staged.
             rows = int(client.command(f"SELECT count() FROM {PUBLISHED_DATABASE}.{mart}"))
             yield MaterializeResult(
                 asset_key=AssetKey([PUBLISHED_DATABASE, mart]),
-                metadata={"how": how, "rows": rows},
+                metadata={
+                    "rows": rows,
+                    "publish_id": done.publish_id,
+                    "as_of": str(done.as_of),
+                    "how": "published" if done.committed else "already live",
+                },
             )

@@ -19,7 +19,6 @@ import pytest
 from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 
 from funnelhouse.dbt import run_dbt
-from funnelhouse.expectations.publish import publish
 from funnelhouse.ingest.raw import RawStore
 from funnelhouse.ingest.sources import SOURCES, SourceSession
 from funnelhouse.orchestration.assets.dbt import dbt_marts, dbt_staging
@@ -29,6 +28,7 @@ from funnelhouse.orchestration.definitions import defs
 from funnelhouse.orchestration.resources import WarehouseResource
 from funnelhouse.simulator.config import SimConfig
 from funnelhouse.simulator.emulators.server import start_emulators
+from funnelhouse.warehouse.publish import publish
 from tests.conftest import use_emulators
 from tests.dbt.conftest import reset_pipeline
 from tests.orchestration.conftest import marts_fingerprint
