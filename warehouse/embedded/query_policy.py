@@ -216,7 +216,7 @@ class QueryPolicy:
                 allowed = LOCAL_TABLE_FUNCTIONS | (set() if limited else TABLE_READING_FUNCTIONS)
                 if lname not in allowed:
                     raise _denied(user, f"table function {name}()")
-            elif parent == "Storage definition":
+            elif parent == "Storage definition" and node.parent.children[0] is node:
                 if not (lname.endswith("mergetree") or lname in LOCAL_ENGINES):
                     raise _denied(user, f"table engine {name}")
             elif lname in HOST_FILE_FUNCTIONS:
