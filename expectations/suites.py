@@ -176,7 +176,7 @@ def raw_suites(previous_counts: dict[str, int] | None = None) -> list[TableSuite
 
     return [
         directory(
-            "staging.stg_amocrm__statuses", "amoCRM pipelines", ["open", "won", "lost", "unsorted"]
+            "staging.stg_amocrm__pipelines", "amoCRM pipelines", ["open", "won", "lost", "unsorted"]
         ),
         entity("staging.stg_amocrm__users", "amocrm/users", "manager_id", "amoCRM user"),
         entity(
@@ -209,7 +209,7 @@ def raw_suites(previous_counts: dict[str, int] | None = None) -> list[TableSuite
             "amoCRM loss reason",
         ),
         directory(
-            "staging.stg_bitrix24__stages", "Bitrix24 funnels and stages", ["open", "won", "lost"]
+            "staging.int_bitrix24__stages", "Bitrix24 funnels and stages", ["open", "won", "lost"]
         ),
         entity(
             "staging.stg_bitrix24__activities",
@@ -266,14 +266,14 @@ def raw_suites(previous_counts: dict[str, int] | None = None) -> list[TableSuite
             not_in_future("created_at", "amoCRM lead"),
             in_order("created_at", "updated_at", "amoCRM lead"),
             at_least("amount", 0, "amoCRM lead"),
-            known_stage("stage_key", "staging.stg_amocrm__statuses", "amoCRM lead"),
+            known_stage("stage_key", "staging.stg_amocrm__pipelines", "amoCRM lead"),
         ),
         suite(
             "staging.stg_amocrm__status_changes",
             "source_event_id",
             "amoCRM stage change",
             not_in_future("changed_at", "amoCRM stage change"),
-            known_stage("stage_key_after", "staging.stg_amocrm__statuses", "amoCRM stage change"),
+            known_stage("stage_key_after", "staging.stg_amocrm__pipelines", "amoCRM stage change"),
         ),
         suite(
             "staging.stg_amocrm__call_notes",
@@ -289,14 +289,14 @@ def raw_suites(previous_counts: dict[str, int] | None = None) -> list[TableSuite
             not_in_future("created_at", "Bitrix24 deal"),
             in_order("created_at", "updated_at", "Bitrix24 deal"),
             at_least("amount", 0, "Bitrix24 deal"),
-            known_stage("stage_key", "staging.stg_bitrix24__stages", "Bitrix24 deal"),
+            known_stage("stage_key", "staging.int_bitrix24__stages", "Bitrix24 deal"),
         ),
         suite(
             "staging.stg_bitrix24__stage_history",
             "source_event_id",
             "Bitrix24 stage move",
             not_in_future("changed_at", "Bitrix24 stage move"),
-            known_stage("stage_key", "staging.stg_bitrix24__stages", "Bitrix24 stage move"),
+            known_stage("stage_key", "staging.int_bitrix24__stages", "Bitrix24 stage move"),
         ),
         suite(
             "staging.stg_bitrix24__calls",

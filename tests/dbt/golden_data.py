@@ -20,7 +20,8 @@ Calls (UIS):
   C4 01-16 20:00 in missed  unknown number → (no deal)
   C5 01-14 12:00 in 300 s   client phone of L2 (open then) → Квалификация
   C6 02-20 10:00 out 200 s  note on L3 → Квалификация
-  C7 02-02 10:00 in 100 s   Bitrix24 call activity on B1 → NEW
+  C7 02-02 10:00 in 100 s   Bitrix24 call activity on B1 → NEW; answered by "В. Смирнова",
+                            whom the manager_aliases var maps to Вера Смирнова
   C8 04-13 12:00 out 60 s   note on L11 (keeps L11 from being forgotten)
   C9 01-16 20:30 out 30 s   calls C4's number back after 30 minutes → (no deal)
   C10 02-21 10:00 in 45 s   a note links it to L7, deleted: the phone rule finds L5 instead;
@@ -33,6 +34,7 @@ plans for Анна and Борис in January.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 MSK = timezone(timedelta(hours=3))
@@ -164,7 +166,7 @@ CALLS = [
     _call(1004, "01-16T20:00", "in", 0, "79995550000"),
     dict(_call(1005, "01-14T12:00", "in", 300, PHONE_L2), talk_duration="300"),  # retyped
     _call(1006, "02-20T10:00", "out", 200, "79990000003"),
-    _call(1007, "02-02T10:00", "in", 100, "79990000007"),
+    _call(1007, "02-02T10:00", "in", 100, "79990000007", employee=(3, "В. Смирнова")),
     _call(1008, "04-13T12:00", "out", 60, "79990000011"),
     _call(1009, "01-16T20:30", "out", 30, "79995550000"),
     _call(1010, "02-21T10:00", "in", 45, PHONE_L5, employee=("9", "Сидоров Пётр")),
@@ -300,5 +302,8 @@ B24_ACTIVITIES = [{"ID": "77", "OWNER_TYPE_ID": "2", "OWNER_ID": "1", "TYPE_ID":
                    "RESPONSIBLE_ID": "1", "CREATED": "2026-02-02T09:00:00+02:00"}]  # fmt: skip
 
 AS_OF = "2026-04-15 00:00:00"
-# dead_days lowered so that one idle lead of the company is dead, not forgotten.
-VARS = f'{{"as_of": "{AS_OF}", "dead_days": 60}}'
+# dead_days lowered so that one idle lead of the company is dead, not forgotten; UIS employee 3
+# spells Вера's name so that only an alias can match it.
+VARS = json.dumps(
+    {"as_of": AS_OF, "dead_days": 60, "manager_aliases": {"3": f"bitrix24:{B24_USERS[0]['ID']}"}}
+)

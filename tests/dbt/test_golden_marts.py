@@ -139,6 +139,7 @@ def test_managers_are_conformed_and_the_unmatched_listed(marts):
         ("amocrm", "amocrm:502", "Борис Орлов", "Борис Орлов", "crm_user"),
         ("bitrix24", "bitrix24:1", "Вера Смирнова", "Вера Смирнова", "crm_user"),
         ("uis", "uis:1", "Петрова  анна", "Анна Петрова", "name"),
+        ("uis", "uis:3", "В. Смирнова", "Вера Смирнова", "alias"),
         ("uis", "uis:9", "Сидоров Пётр", "Сидоров Пётр", "unmatched"),
     ]
 
@@ -200,10 +201,11 @@ def test_manager_activity(marts):
         # January: Анна answered C1-C3, C5, C9 (10 talk minutes); C4 was missed by nobody.
         ("2026-01-01", "unknown", 1, 0, 0, 1, approx(12.5)),
         ("2026-01-01", "Анна Петрова", 5, approx(10), 0, approx(7), approx(87.5)),
-        # February: Борис met L4's client (5 points), Анна had C6 and C7 (2 + 5 min × 0.2),
-        # Сидоров, whom no CRM user matches, took C10 (1 + 0.75 min × 0.2): 9.15 points.
-        ("2026-02-01", "Анна Петрова", 2, approx(5), 0, approx(3), approx(300 / 9.15)),
+        # February: Борис met L4's client (5 points), Анна had C6 (1 + 10/3 min × 0.2), Вера
+        # C7 (1 + 5/3 min × 0.2), Сидоров, whom no CRM user matches, C10 (1 + 0.75 min × 0.2).
+        ("2026-02-01", "Анна Петрова", 1, approx(10 / 3), 0, approx(5 / 3), approx(500 / 27.45)),
         ("2026-02-01", "Борис Орлов", 0, 0, 1, approx(5), approx(500 / 9.15)),
+        ("2026-02-01", "Вера Смирнова", 1, approx(5 / 3), 0, approx(4 / 3), approx(400 / 27.45)),
         ("2026-02-01", "Сидоров Пётр", 1, approx(0.75), 0, approx(1.15), approx(115 / 9.15)),
     ]
 

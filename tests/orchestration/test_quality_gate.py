@@ -64,7 +64,7 @@ DEFECTS = [
      ("raw__stg_amocrm__contacts", "amoCRM contact: id present", 1)),
     (("amocrm__pipelines", dict(g.PIPELINES[0], id=2, _embedded={"statuses": [
         st for st in g.PIPELINES[0]["_embedded"]["statuses"] if st["id"] != 142]}), "id", None),
-     ("raw__stg_amocrm__statuses", "amoCRM pipelines: every pipeline has a won stage", 3)),
+     ("raw__stg_amocrm__pipelines", "amoCRM pipelines: every pipeline has a won stage", 3)),
 ]  # fmt: skip
 
 

@@ -11,7 +11,8 @@ select
         (select max(started_at) from {{ ref('stg_uis__calls') }}),
         -- Tasks and CRM activities count too: a deal touched after the last call is not idle
         -- for a negative time.
-        (select max(created_at) from {{ ref('stg_amocrm__tasks') }}),
-        (select max(created_at) from {{ ref('stg_bitrix24__activities') }})
+        (select max(happened_at) from (
+            {{ union_crms('activities', ['happened_at']) }}
+        ))
     ) as as_of
 {% endif %}

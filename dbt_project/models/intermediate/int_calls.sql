@@ -14,8 +14,10 @@
 --   3. else no deal.
 -- Incremental runs re-attribute the last `calls_lookback_days`: CRM links arrive late.
 with calls as (
-    select call_id, telephony_call_id, started_at, direction, is_answered, talk_seconds, wait_seconds, client_phone,
-           if(employee_id != '', concat('uis:', employee_id), if(employee_name != '', concat('uis:name:', employee_name), '')) as employee_key
+    select call_id, telephony_call_id, started_at, direction, is_answered, talk_seconds,
+           wait_seconds, client_phone,
+           multiIf(employee_id != '', concat('uis:', employee_id),
+                   employee_name != '', concat('uis:name:', employee_name), '') as employee_key
     from {{ ref('stg_uis__calls') }}
     {% if is_incremental() %}
     where started_at >= (select max(started_at) from {{ this }})
@@ -42,18 +44,25 @@ phone_match as (
 ),
 attributed as (
     select
-        c.call_id as call_id, c.telephony_call_id as telephony_call_id, c.started_at as started_at, c.direction as direction,
-        c.is_answered as is_answered, c.talk_seconds as talk_seconds, c.wait_seconds as wait_seconds, c.client_phone as client_phone, c.employee_key as employee_key,
+        c.call_id as call_id, c.telephony_call_id as telephony_call_id,
+        c.started_at as started_at, c.direction as direction, c.is_answered as is_answered,
+        c.talk_seconds as talk_seconds, c.wait_seconds as wait_seconds,
+        c.client_phone as client_phone, c.employee_key as employee_key,
         multiIf(l.deal_id != '', l.deal_id, m.deal_id != '', m.deal_id, '') as deal_id,
         multiIf(l.deal_id != '', 'crm_link', m.deal_id != '', 'phone', 'none') as attribution
     from calls as c
     left join crm_links as l on l.telephony_call_id = c.telephony_call_id
     left join phone_match as m on m.call_id = c.call_id
 ),
+operators as (
+    select person_id, manager from {{ ref('int_managers') }} where system = 'uis'
+),
 staged as (
     select
-        a.call_id as call_id, a.telephony_call_id as telephony_call_id, a.started_at as started_at, a.direction as direction,
-        a.is_answered as is_answered, a.talk_seconds as talk_seconds, a.wait_seconds as wait_seconds, a.client_phone as client_phone, a.employee_key as employee_key,
+        a.call_id as call_id, a.telephony_call_id as telephony_call_id,
+        a.started_at as started_at, a.direction as direction, a.is_answered as is_answered,
+        a.talk_seconds as talk_seconds, a.wait_seconds as wait_seconds,
+        a.client_phone as client_phone, a.employee_key as employee_key,
         a.deal_id as deal_id, a.attribution as attribution,
         i.deal_id as interval_deal_id,
         i.stage_name as interval_stage,
@@ -90,5 +99,4 @@ select
     if(s.deal_id = '', '(none)', d.rating) as rating
 from staged as s
 left join {{ ref('int_deals') }} as d on d.deal_id = s.deal_id
-left join (select person_id, manager from {{ ref('int_managers') }} where system = 'uis') as o
-    on o.person_id = s.employee_key
+left join operators as o on o.person_id = s.employee_key

@@ -3,9 +3,7 @@
 select p.deal_id as deal_id, p.phone as phone, d.created_at as created_at,
        d.closed_at as closed_at
 from (
-    select deal_id, phone from {{ ref('stg_amocrm__deal_phones') }}
-    union all
-    select deal_id, phone from {{ ref('stg_bitrix24__deal_phones') }}
+    {{ union_crms('deal_phones', ['deal_id', 'phone']) }}
 ) as p
 inner join {{ ref('int_deals') }} as d on d.deal_id = p.deal_id
 where d.is_deleted = 0 and p.phone != ''

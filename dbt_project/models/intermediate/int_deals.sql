@@ -3,23 +3,16 @@
 -- won_at is the first time the deal entered a won stage (from the stage history); a deal in a
 -- won stage with no recorded entry falls back to its close time.
 with deals as (
-    select deal_id, 'amocrm' as crm, source_deal_id, created_at, closed_at, amount, stage_key,
-           manager_id, source, project, rating, loss_reason, company_id, is_deleted
-    from {{ ref('stg_amocrm__leads') }}
-    union all
-    select deal_id, 'bitrix24' as crm, source_deal_id, created_at, closed_at, amount, stage_key,
-           manager_id, source, project, rating, loss_reason, company_id, is_deleted
-    from {{ ref('stg_bitrix24__deals') }}
+    {{ union_crms('deals', ['deal_id', 'source_deal_id', 'created_at', 'closed_at', 'amount',
+        'stage_key', 'manager_id', 'source', 'project', 'rating', 'loss_reason', 'company_id',
+        'is_deleted']) }}
 ),
 managers as (
-    select manager_id, manager_name from {{ ref('stg_amocrm__users') }}
-    union all
-    select manager_id, manager_name from {{ ref('stg_bitrix24__users') }}
+    select person_id as manager_id, person_name as manager_name
+    from {{ ref('int_managers') }} where match = 'crm_user'
 ),
 companies as (
-    select company_id, company_name, inn from {{ ref('stg_amocrm__companies') }}
-    union all
-    select company_id, company_name, inn from {{ ref('stg_bitrix24__companies') }}
+    {{ union_crms('companies', ['company_id', 'company_name', 'inn'], layer='stg') }}
 ),
 won as (
     select i.deal_id as deal_id, min(i.valid_from) as won_at
@@ -27,8 +20,8 @@ won as (
     where i.stage_kind = 'won'
     group by i.deal_id
 ),
--- The actual close: entering the final stage the deal is still in (Bitrix24's CLOSEDATE is
--- only a plan, amoCRM's closed_at the fallback).
+-- The actual close: entering the final stage the deal is still in; the CRM's own close time
+-- (staging leaves it NULL where the CRM has none) is the fallback.
 closed as (
     select i.deal_id as deal_id, i.valid_from as closed_at
     from {{ ref('int_stage_intervals') }} as i

@@ -4,14 +4,9 @@
 -- by the `manager_aliases` var (UIS employee id → CRM user id) first, else by name (word
 -- order, case and ё ignored); one matched to nobody keeps the telephony name and is listed
 -- with match = 'unmatched'.
-{% set aliases = var('manager_aliases', {}) %}
 with crm_users as (
-    select manager_id, manager_name, {{ name_key('manager_name') }} as name_key,
-           'amocrm' as system
-    from {{ ref('stg_amocrm__users') }}
-    union all
-    select manager_id, manager_name, {{ name_key('manager_name') }}, 'bitrix24'
-    from {{ ref('stg_bitrix24__users') }}
+    select crm as system, manager_id, manager_name, {{ name_key('manager_name') }} as name_key
+    from ({{ union_crms('users', ['manager_id', 'manager_name'], layer='stg') }})
 ),
 by_name as (
     -- One CRM user per name; the same person in both CRMs has one name anyway.
@@ -28,12 +23,11 @@ employees as (
     group by person_id
 ),
 aliases as (
-    select tupleElement(a, 1) as person_id, tupleElement(a, 2) as manager_id
-    from (select arrayJoin([
-        {%- for employee, user in aliases.items() %}
-        ('uis:{{ employee }}', '{{ user }}'){% if not loop.last %},{% endif %}
-        {%- endfor %}
-    ]{% if not aliases %}::Array(Tuple(String, String)){% endif %}) as a)
+    select concat('uis:', alias.1) as person_id, alias.2 as manager_id
+    from (
+        select arrayJoin(JSONExtractKeysAndValues(
+            '{{ tojson(var("manager_aliases", {})) }}', 'String')) as alias
+    ) as configured
 )
 select system, manager_id as person_id, manager_name as person_name, manager_id,
        ifNull(nullIf(manager_name, ''), 'unknown') as manager, 'crm_user' as match

@@ -4,9 +4,7 @@
 -- creation (clock skew between systems) are moved to the creation instant; of several entries
 -- at one instant the last one (by event order) wins.
 with deals as (
-    select deal_id, created_at from {{ ref('stg_amocrm__leads') }}
-    union all
-    select deal_id, created_at from {{ ref('stg_bitrix24__deals') }}
+    {{ union_crms('deals', ['deal_id', 'created_at']) }}
 ),
 entries as (
     select e.deal_id as deal_id, greatest(e.entered_at, d.created_at) as valid_from,

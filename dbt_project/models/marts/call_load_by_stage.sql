@@ -1,4 +1,7 @@
-{{ config(engine='MergeTree()', order_by='(period_grain, segment_type, segment_value, period_start, pipeline, stage)') }}
+{{ config(
+    engine='MergeTree()',
+    order_by='(period_grain, segment_type, segment_value, period_start, pipeline, stage)',
+) }}
 -- How much calling each deal stage costs. Nothing is dropped: calls without a deal appear as
 -- pipeline '(none)', stage '(no deal)'; calls before a deal's creation as 'before deal'; after
 -- the close they keep the final stage, which shows the post-sale load. Per period and segment

@@ -21,7 +21,8 @@ deal_events as (
            manager, manager as deal_manager, source, project, rating
     from {{ ref('int_deals') }} where is_deleted = 0
     union all
-    select assumeNotNull(won_at), 0, 1, amount, manager, manager, source, project, rating
+    select assumeNotNull(won_at), 0, 1, amount, manager, manager as deal_manager, source, project,
+           rating
     from {{ ref('int_deals') }} where is_deleted = 0 and won_at is not null
 ),
 deals as (

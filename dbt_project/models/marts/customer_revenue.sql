@@ -50,7 +50,7 @@ monthly as (
         select *, 0 as churned from documents
         union all
         select counterparty_id, period_start, 0, 0, 0, 0, 1 from churn
-    )
+    ) as documents_and_churn
     group by counterparty_id, period_start
 ),
 history as (

@@ -22,7 +22,7 @@ intervals as (
     where d.is_deleted = 0
 ),
 p90 as (
-    select pipeline, stage_name, quantileExact(0.9)(days_in_stage) as p90_days
+    select pipeline, stage_name, quantileExact(0.9)(days_in_stage) as p90_days  -- noqa: LT01
     from intervals where valid_to is not null group by pipeline, stage_name
 ),
 stages as (
@@ -65,7 +65,7 @@ cycles as (
         0 as moved_forward,
         0 as still_in_stage,
         0 as stuck_deals,
-        quantileExact(0.9)(dateDiff('second', created_at, assumeNotNull(won_at)) / 86400)
+        quantileExact(0.9)(dateDiff('second', created_at, assumeNotNull(won_at)) / 86400)  -- noqa: LT01
             as p90_days_in_stage
     from {{ ref('int_deals') }}
     where won_at is not null and is_deleted = 0
@@ -78,4 +78,4 @@ from (
     select * from stages
     union all
     select * from cycles
-)
+) as stages_and_cycles

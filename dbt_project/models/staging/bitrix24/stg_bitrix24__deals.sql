@@ -1,21 +1,18 @@
 -- Bitrix24 deals: ids and amounts come as strings, dates with the portal's offset.
 -- CLOSEDATE is the *planned* close date, so the actual close comes from the stage history.
 {% set f = var('bitrix24_deal_fields') %}
-with sources as (
-    select status_id, name from {{ ref('stg_bitrix24__statuses') }} where entity_id = 'SOURCE'
-)
 select
     concat('bitrix24:', d.id) as deal_id,
     nullIf(d.id, '') as source_deal_id,
     JSONExtractString(d.payload, 'TITLE') as deal_name,
     assumeNotNull({{ from_iso('d.payload', 'DATE_CREATE') }}) as created_at,
     {{ from_iso('d.payload', 'DATE_MODIFY') }} as updated_at,
-    CAST(NULL AS Nullable(DateTime64(3, 'UTC'))) as closed_at,
+    cast(NULL as Nullable(DateTime64(3, 'UTC'))) as closed_at,
     ifNull({{ json_float('d.payload', "'OPPORTUNITY'") }}, 0) as amount,
     JSONExtractString(d.payload, 'CATEGORY_ID') as pipeline_id,
     concat('bitrix24:', JSONExtractString(d.payload, 'STAGE_ID')) as stage_key,
     concat('bitrix24:', JSONExtractString(d.payload, 'ASSIGNED_BY_ID')) as manager_id,
-    ifNull(nullIf(s.name, ''), JSONExtractString(d.payload, 'SOURCE_ID')) as source,
+    JSONExtractString(d.payload, 'SOURCE_ID') as source_id,
     JSONExtractString(d.payload, '{{ f.project }}') as project,
     JSONExtractString(d.payload, '{{ f.rating }}') as rating,
     '' as loss_reason,
@@ -26,4 +23,3 @@ select
     d._is_deleted = 1 as is_deleted,
     d._loaded_at as loaded_at
 from {{ source('bitrix24', 'bitrix24__deals') }} as d final
-left join sources as s on s.status_id = JSONExtractString(d.payload, 'SOURCE_ID')

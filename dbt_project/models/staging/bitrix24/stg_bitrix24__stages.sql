@@ -1,21 +1,10 @@
--- Deal stages of every funnel. DEAL_STAGE is funnel 0, DEAL_STAGE_<n> funnel n (stage ids of
--- non-default funnels carry a C<n>: prefix). S = won, F = lost (APOLOGY is a lost variant).
-with categories as (
-    select toString(JSONExtractInt(payload, 'id')) as category_id,
-           JSONExtractString(payload, 'name') as name
-    from {{ source('bitrix24', 'bitrix24__categories') }} final
-)
+-- Every crm.status.list directory row (deal stages of each funnel, sources, ...).
 select
-    concat('bitrix24:', s.status_id) as stage_key,
-    'bitrix24' as crm,
-    if(s.entity_id = 'DEAL_STAGE', '0', replaceOne(s.entity_id, 'DEAL_STAGE_', '')) as pipeline_id,
-    ifNull(nullIf(c.name, ''), concat('funnel ', pipeline_id)) as pipeline_name,
-    s.name as stage_name,
-    s.sort as stage_sort,
-    multiIf(s.semantics = 'S' or s.extra_semantics = 'success', 'won',
-            s.semantics = 'F' or s.extra_semantics in ('failure', 'apology'), 'lost',
-            'open') as stage_kind
-from {{ ref('stg_bitrix24__statuses') }} as s
-left join categories as c
-    on c.category_id = if(s.entity_id = 'DEAL_STAGE', '0', replaceOne(s.entity_id, 'DEAL_STAGE_', ''))
-where startsWith(s.entity_id, 'DEAL_STAGE')
+    JSONExtractString(payload, 'ENTITY_ID') as entity_id,
+    JSONExtractString(payload, 'STATUS_ID') as status_id,
+    JSONExtractString(payload, 'NAME') as name,
+    ifNull({{ json_int('payload', "'SORT'") }}, 0) as sort,
+    JSONExtractString(payload, 'SEMANTICS') as semantics,
+    JSONExtractString(payload, 'EXTRA', 'SEMANTICS') as extra_semantics,
+    JSONExtractRaw(payload, 'CATEGORY_ID') as category_raw
+from {{ source('bitrix24', 'bitrix24__stages') }} final

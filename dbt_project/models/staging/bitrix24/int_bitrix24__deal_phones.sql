@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- The phones of each deal's contact and company.
 select d.deal_id as deal_id, phone
 from {{ ref('stg_bitrix24__deals') }} as d

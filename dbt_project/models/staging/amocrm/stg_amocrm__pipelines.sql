@@ -2,7 +2,6 @@
 select
     concat('amocrm:', toString(JSONExtractUInt(payload, 'id')), ':',
            toString(JSONExtractUInt(s, 'id'))) as stage_key,
-    'amocrm' as crm,
     toString(JSONExtractUInt(payload, 'id')) as pipeline_id,
     JSONExtractString(payload, 'name') as pipeline_name,
     JSONExtractString(s, 'name') as stage_name,
