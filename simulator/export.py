@@ -26,7 +26,7 @@ from funnelhouse.simulator.company import Company
 from funnelhouse.simulator.emulators.amocrm.router import AmoCrm
 from funnelhouse.simulator.emulators.base import Emulator
 from funnelhouse.simulator.emulators.bitrix24.router import Bitrix24
-from funnelhouse.simulator.emulators.onec import OneC
+from funnelhouse.simulator.emulators.onec.router import OneC
 from funnelhouse.simulator.emulators.timefmt import local
 from funnelhouse.simulator.emulators.uis import Uis
 from funnelhouse.simulator.emulators.world import World

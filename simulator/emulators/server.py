@@ -22,7 +22,7 @@ from funnelhouse.simulator.emulators.amocrm.router import AmoCrm
 from funnelhouse.simulator.emulators.base import Emulator, Stats
 from funnelhouse.simulator.emulators.bitrix24.router import Bitrix24
 from funnelhouse.simulator.emulators.faults import parse
-from funnelhouse.simulator.emulators.onec import OneC
+from funnelhouse.simulator.emulators.onec.router import OneC
 from funnelhouse.simulator.emulators.uis import Uis
 from funnelhouse.simulator.emulators.world import World
 
