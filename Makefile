@@ -15,7 +15,7 @@ help:
 	@echo "make test   install and run the test suite"
 	@echo "make up     start the warehouse, the source emulators and Dagster (http://127.0.0.1:3000) in the background"
 	@echo "make down   stop everything 'make up' started"
-	@echo "make lint   ruff check and format check"
+	@echo "make lint   ruff check and format check, sqlfluff on the dbt models"
 	@echo "make lock   re-resolve requirements.lock from pyproject.toml"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -46,6 +46,7 @@ down: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd dbt_project && ../$(BIN)/sqlfluff lint models --disable-progress-bar
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
