@@ -265,3 +265,11 @@ def test_large_bodies_and_gzip_bombs_do_not_grow_the_server(url, embedded_only):
     assert codes == ["229"] * 20
     assert requests.post(url, data=b"SELECT 1", timeout=TIMEOUT).text == "1\n"
     assert _peak_rss(embedded_only.proc.pid) < 2 << 30
+
+
+@pytest.mark.parametrize("engine", ["Atomic", "Memory"])
+def test_databases_with_local_engines_can_be_created(url, engine):
+    """dbt-clickhouse creates its schemas with `ENGINE = Atomic`: a local engine, not a source."""
+    db = f"fh_engine_{engine.lower()}_{uuid.uuid4().hex[:6]}"
+    ok(url, f"CREATE DATABASE IF NOT EXISTS {db} ENGINE = {engine}")
+    ok(url, f"DROP DATABASE {db}")

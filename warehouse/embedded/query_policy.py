@@ -28,10 +28,12 @@ LOCAL_TABLE_FUNCTIONS = frozenset(
 )  # fmt: skip
 # Table functions that read other tables by name: fine for users without an allow-list.
 TABLE_READING_FUNCTIONS = frozenset({"merge", "loop", "input", "dictionary"})
-# Table engines that keep their data in the warehouse.
+# Table and database engines that keep their data in the warehouse (dbt-clickhouse creates
+# its schemas with ENGINE = Atomic; a cluster's with Replicated).
 LOCAL_ENGINES = frozenset(
     {"memory", "log", "tinylog", "stripelog", "null", "set", "join", "buffer", "merge",
-     "dictionary", "generaterandom", "view", "materializedview", "keepermap"}
+     "dictionary", "generaterandom", "view", "materializedview", "keepermap",
+     "atomic", "ordinary", "lazy", "replicated"}
 )  # fmt: skip
 # Scalar functions that read host files without any grant check in the engine.
 HOST_FILE_FUNCTIONS = frozenset({"file"})
