@@ -21,6 +21,8 @@ RATIO_COLUMNS = {
     "conversion_maturation": ["cumulative_conversion"],
     # conversion_to_won is period-based (won this month / created this month) and may pass 1.
     "call_proportions": ["call_share", "talk_share", "revenue_share"],
+    "client_value": ["revenue_share", "cumulative_share"],
+    "managers_reach": ["reach_rate"],
 }  # fmt: skip
 
 
@@ -485,6 +487,75 @@ def mart_suites(database: str, business_tz: str = "Europe/Moscow") -> list[Table
             expectations=[
                 at_least("revenue_done", 0, "plan_fact"),
                 at_least("won_deals", 0, "plan_fact"),
+                at_least("earned_bonus", 0, "plan_fact"),
+                rows_where(
+                    "earned_bonus > 0 AND revenue_done < min_plan_done",
+                    "plan_fact: no bonus below the minimum plan completion",
+                ),
+            ],
+        ),
+        TableSuite(
+            name="marts__forgotten_clients",
+            relation=f"{database}.forgotten_clients",
+            expectations=[
+                at_least("idle_days", 0, "forgotten_clients"),
+                rows_where(
+                    "never_contacted != (last_communication_at IS NULL) "
+                    "OR (is_forgotten AND never_contacted)",
+                    "forgotten_clients: a forgotten client was contacted once, a never "
+                    "contacted one has no last communication",
+                ),
+            ],
+        ),
+        TableSuite(
+            name="marts__client_communication",
+            relation=f"{database}.client_communication",
+            expectations=[
+                at_least("communications", 1, "client_communication"),
+                rows_where(
+                    "communications != calls + meetings + emails",
+                    "client_communication: calls, meetings and e-mails add up to communications",
+                ),
+            ],
+        ),
+        TableSuite(
+            name="marts__client_value",
+            relation=f"{database}.client_value",
+            expectations=[
+                *ratios("client_value"),
+                at_least("lifetime_revenue", 0, "client_value"),
+                gxe.UnexpectedRowsExpectation(
+                    description="client_value: lifetime revenue adds up to the posted, unmarked "
+                    "1C sales up to as_of (reconciliation)",
+                    unexpected_rows_query=(
+                        "SELECT m.revenue, s.revenue FROM (SELECT sum(lifetime_revenue) AS "
+                        "revenue FROM {batch}) AS m CROSS JOIN (SELECT sum(amount) AS revenue "
+                        "FROM staging.stg_onec__sales WHERE is_posted AND NOT is_deleted AND "
+                        "counterparty_id IS NOT NULL AND document_at <= (SELECT as_of FROM "
+                        "intermediate.int_as_of)) AS s WHERE abs(m.revenue - s.revenue) > 0.01"
+                    ),
+                ),
+            ],
+        ),
+        TableSuite(
+            name="marts__managers_reach",
+            relation=f"{database}.managers_reach",
+            expectations=[
+                *ratios("managers_reach"),
+                rows_where(
+                    "reached_calls + unreached_calls != outbound_calls",
+                    "managers_reach: reached and unreached calls add up to outbound calls",
+                ),
+                gxe.UnexpectedRowsExpectation(
+                    description="managers_reach: outbound calls add up to the outbound calls "
+                    "in intermediate (reconciliation)",
+                    unexpected_rows_query=(
+                        "SELECT m.calls, c.calls FROM (SELECT sum(outbound_calls) AS calls FROM "
+                        "{batch}) AS m CROSS JOIN (SELECT count() AS calls FROM "
+                        "intermediate.int_calls WHERE direction = 'out') AS c "
+                        "WHERE m.calls != c.calls"
+                    ),
+                ),
             ],
         ),
         TableSuite(

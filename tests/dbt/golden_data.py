@@ -303,7 +303,18 @@ B24_ACTIVITIES = [{"ID": "77", "OWNER_TYPE_ID": "2", "OWNER_ID": "1", "TYPE_ID":
 
 AS_OF = "2026-04-15 00:00:00"
 # dead_days lowered so that one idle lead of the company is dead, not forgotten; UIS employee 3
-# spells Вера's name so that only an alias can match it.
+# spells Вера's name so that only an alias can match it; one active month before two silent
+# ones makes a client silent.
 VARS = json.dumps(
-    {"as_of": AS_OF, "dead_days": 60, "manager_aliases": {"3": f"bitrix24:{B24_USERS[0]['ID']}"}}
+    {
+        "as_of": AS_OF,
+        "dead_days": 60,
+        "manager_aliases": {"3": f"bitrix24:{B24_USERS[0]['ID']}"},
+        "silent_after_active_months": 1,
+    }
+)
+BONUS_RULES = (
+    "Менеджер,Бонус за сделку,Шаг выручки,Бонус за шаг,Мин. выполнение плана\n"
+    '*,"1 000","50 000","2 000",50%\n'
+    'Борис Орлов,"3 000","100 000","5 000",90%\n'
 )

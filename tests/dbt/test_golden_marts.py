@@ -17,6 +17,7 @@ def marts(warehouse, tmp_path_factory):
     project = tmp_path_factory.mktemp("dbt") / "project"
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
     (project / "seeds" / "manager_plans.csv").write_text(g.PLANS)
+    (project / "seeds" / "manager_bonus_rules.csv").write_text(g.BONUS_RULES)
     load_golden(store)
     dbt_build(warehouse, "--vars", g.VARS, project_dir=project)
 
@@ -268,16 +269,19 @@ def test_loss_reasons(marts):
 def test_plan_fact(marts):
     rows = marts(
         "SELECT manager, toString(period_start), plan_revenue, plan_deals, won_revenue, "
-        "won_deals, revenue_done, deals_done FROM marts_candidate.plan_fact "
-        "ORDER BY period_start, manager"
+        "won_deals, revenue_done, deals_done, min_plan_done, earned_bonus "
+        "FROM marts_candidate.plan_fact ORDER BY period_start, manager"
     )
     assert rows == [
-        ("Анна Петрова", "2026-01-01", 150_000, 2, 100_000, 1, pytest.approx(2 / 3), 0.5),
-        ("Борис Орлов", "2026-01-01", 300_000, 1, 0, 0, 0.0, 0.0),
-        ("Борис Орлов", "2026-02-01", None, None, 60_000, 1, None, None),  # L6, no plan
-        ("Вера Смирнова", "2026-02-01", None, None, 70_000, 1, None, None),  # B1
-        ("Борис Орлов", "2026-03-01", None, None, 200_000, 1, None, None),  # L3
-    ]
+        # Анна falls under the `*` rule: 67 % done >= 50 %, so 1 deal × 1 000 + 2 whole
+        # steps of 50 000 × 2 000; Борис has his own rule and is below its 90 %.
+        ("Анна Петрова", "2026-01-01", 150_000, 2, 100_000, 1, pytest.approx(2 / 3), 0.5,
+         0.5, 5_000),
+        ("Борис Орлов", "2026-01-01", 300_000, 1, 0, 0, 0.0, 0.0, 0.9, 0),
+        ("Борис Орлов", "2026-02-01", None, None, 60_000, 1, None, None, 0.9, None),  # no plan
+        ("Вера Смирнова", "2026-02-01", None, None, 70_000, 1, None, None, 0.5, None),  # B1
+        ("Борис Орлов", "2026-03-01", None, None, 200_000, 1, None, None, 0.9, None),  # L3
+    ]  # fmt: skip
 
 
 def test_customer_revenue(marts):
@@ -303,7 +307,7 @@ def test_customer_revenue(marts):
 def test_rebuild_of_unchanged_data_gives_identical_marts(marts):
     tables = [r[0] for r in marts("SELECT name FROM system.tables WHERE database = "
                                   "'marts_candidate' ORDER BY name")]  # fmt: skip
-    assert len(tables) == 12
+    assert len(tables) == len(list((DBT_PROJECT_DIR / "models" / "marts").glob("*.sql")))
 
     def fingerprint() -> dict[str, tuple]:
         return {
@@ -327,3 +331,67 @@ def test_every_mart_column_carries_its_description_as_a_comment(marts):
         "SELECT name FROM system.tables WHERE database = 'marts_candidate' AND comment = ''"
     )
     assert tables == []
+
+
+def test_forgotten_clients(marts):
+    rows = marts(
+        "SELECT client_key, client_name, manager, communications, toString(last_communication_at),"
+        " last_channel, last_manager, idle_days, is_forgotten, went_silent "
+        "FROM marts_candidate.forgotten_clients ORDER BY client_key"
+    )
+    # as_of 04-15 00:00 UTC. L1's company heard C1-C3 (the last on 01-15 07:00 UTC); L2's
+    # contact C5 by phone; L5's contact C10 by phone, which Сидоров answered. Silent: talked
+    # to in January (one active month, a golden var) and not in February, March or April.
+    assert rows == [
+        ("company|amocrm:3001", "ООО Ромашка", "Анна Петрова", 3, "2026-01-15 07:00:00.000",
+         "call", "Анна Петрова", 89, True, True),
+        ("contact|amocrm:9002", "Клиент L2", "Анна Петрова", 1, "2026-01-14 09:00:00.000",
+         "call", "Анна Петрова", 90, True, True),
+        ("contact|amocrm:9005", "Клиент L5", "Анна Петрова", 1, "2026-02-21 07:00:00.000",
+         "call", "Сидоров Пётр", 52, False, False),
+    ]  # fmt: skip
+
+
+def test_client_communication(marts):
+    rows = marts(
+        "SELECT client_key, toString(period_start), manager, communications, calls, "
+        "talk_minutes, meetings FROM marts_candidate.client_communication "
+        "ORDER BY client_key, period_start"
+    )
+    assert rows == [
+        ("company|amocrm:3001", "2026-01-01", "Анна Петрова", 3, 3, 4.5, 0),  # C1-C3 on L1
+        ("contact|amocrm:9002", "2026-01-01", "Анна Петрова", 1, 1, 5.0, 0),  # C5
+        ("contact|amocrm:9005", "2026-02-01", "Сидоров Пётр", 1, 1, 0.75, 0),  # C10
+    ]
+
+
+def test_client_value(marts):
+    rows = marts(
+        "SELECT customer_name, lifetime_revenue, lifetime_payments, sales_documents, "
+        "average_sale, months_with_sales, ltv_rank, revenue_share, cumulative_share, "
+        "acquisition_source FROM marts_candidate.client_value ORDER BY ltv_rank"
+    )
+    approx = pytest.approx
+    # The deleted (999 999) and the unposted (1) sale of K1 do not count.
+    assert rows == [
+        ("ООО Ромашка", 150_000, 100_000, 2, 75_000, 2, 1, approx(150 / 185), approx(150 / 185),
+         "Сайт"),  # INN of L1's company
+        ("ООО Лютик", 30_000, 0, 2, 15_000, 2, 2, approx(30 / 185), approx(180 / 185), "unknown"),
+        ("ИП Василёк", 5_000, 0, 1, 5_000, 1, 3, approx(5 / 185), approx(1.0), "unknown"),
+    ]  # fmt: skip
+
+
+def test_managers_reach(marts):
+    rows = marts(
+        "SELECT toString(week_start), outbound_calls, reached_calls, unreached_calls, "
+        "reach_rate, round(activity_index, 2), activity_trend, is_burning_out "
+        "FROM marts_candidate.managers_reach WHERE manager = 'Анна Петрова' "
+        "AND outbound_calls > 0 ORDER BY week_start"
+    )
+    assert rows == [
+        ("2026-01-05", 1, 1, 0, 1.0, 100.0, None, False),  # C1 (and C2 in: 2.6 of 2.6 points)
+        ("2026-01-12", 2, 2, 0, 1.0, round(100 * 4.4 / 5.4, 2), None, False),  # C3, C9; C4 rang
+        # C6 (1 + 10/3 min × 0.2 points) beside Сидоров's C10 (1.15 points)
+        ("2026-02-16", 1, 1, 0, 1.0, round(100 * (5 / 3) / (5 / 3 + 1.15), 2), None, False),
+        ("2026-04-13", 1, 1, 0, 1.0, 100.0, None, False),  # C8
+    ]

@@ -1,0 +1,36 @@
+{{ config(engine='MergeTree()', order_by='(client_key, happened_at)') }}
+-- Every communication with a client (a contact or a company): an answered call from or to
+-- one of its phones or on one of its deals, a meeting or an e-mail on one of its deals. A call
+-- that reaches a contact and its company counts once for each of them.
+with client_phones as (
+    select client_key, phone from {{ ref('int_clients') }} array join phones as phone
+),
+answered_calls as (
+    select call_id, started_at, manager, deal_id, client_phone, talk_seconds
+    from {{ ref('int_calls') }}
+    where is_answered
+),
+touches as (
+    select p.client_key as client_key, c.call_id as communication_id, 'call' as channel,
+           c.started_at as happened_at, c.manager as manager, c.talk_seconds as talk_seconds
+    from answered_calls as c
+    inner join client_phones as p on p.phone = c.client_phone
+    union all
+    select d.client_key, c.call_id, 'call', c.started_at, c.manager, c.talk_seconds
+    from answered_calls as c
+    inner join {{ ref('int_deal_clients') }} as d on d.deal_id = c.deal_id
+    union all
+    select d.client_key, a.activity_id, a.activity_type, a.happened_at, a.manager, 0
+    from {{ ref('int_activities') }} as a
+    inner join {{ ref('int_deal_clients') }} as d on d.deal_id = a.deal_id
+    where a.activity_type in ('meeting', 'email')
+)
+select
+    client_key,
+    communication_id,
+    any(channel) as channel,
+    any(happened_at) as happened_at,
+    any(manager) as manager,
+    any(talk_seconds) as talk_seconds
+from touches
+group by client_key, communication_id
