@@ -27,6 +27,7 @@ from funnelhouse.simulator.company.directory import (
     RATINGS,
     SOURCES,
 )
+from funnelhouse.simulator.company.marketing import PRODUCTS, UTM_KEYS, amo_price
 
 KIND_NAMES = {
     KIND_DEAL: "deal",
@@ -124,6 +125,7 @@ def calls(c: Company) -> pd.DataFrame:
             "talk_seconds": k["talk"],
             "wait_seconds": k["wait"],
             "manager": manager_names(c)[k["manager"].to_numpy()],
+            "phone": k["phone"].astype(str).to_numpy(),
             "callback_of": np.where(cb >= 0, uis[np.maximum(cb, 0)], -1),
             "in_crm": k["crm_linked"],
         }
@@ -204,6 +206,20 @@ def idle_deals(
     )
 
 
+def sales(c: Company, at: int) -> pd.DataFrame:
+    """1C sales entered by `at`, dated by it and not marked for deletion by it, with the amount
+    they then show (an edit scales it). The emulator also leaves a few documents unposted."""
+    s = c.onec.sales
+    entered = (s["created_at"].to_numpy() <= at) & (s["date"].to_numpy() <= at)
+    marked = (s["mark_at"].to_numpy() >= 0) & (s["mark_at"].to_numpy() <= at)
+    edited = (s["edit_at"].to_numpy() >= 0) & (s["edit_at"].to_numpy() <= at)
+    keep = entered & ~marked
+    amount = s["amount"].to_numpy() * np.where(edited, s["edit_factor"].to_numpy(), 1.0)
+    return pd.DataFrame(
+        {"counterparty": s["counterparty"].to_numpy()[keep], "amount": amount[keep]}
+    )
+
+
 def plans(c: Company) -> pd.DataFrame:
     p = c.plans
     return pd.DataFrame(
@@ -217,12 +233,39 @@ def plans(c: Company) -> pd.DataFrame:
     )
 
 
+def utm(c: Company) -> pd.DataFrame:
+    """Each lead's UTM tags as its CRM holds them (None where the lead has no such tag)."""
+    return pd.DataFrame({"deal_id": deal_ids(c), **{k: c.utm[k] for k in UTM_KEYS}})
+
+
+def deal_products(c: Company) -> pd.DataFrame:
+    """Product rows of deals as each CRM shows them: Bitrix24 rows carry the deal's own unit
+    price and add up to its final amount; amoCRM links carry a quantity and the catalogue's
+    list price, so they need not (METRICS.md product_revenue splits the amount by them)."""
+    p = c.products
+    lead = p["lead"].to_numpy()
+    system = c.leads["crm"].to_numpy()[lead]
+    price = np.where(system == "amocrm", amo_price(p), p["price"].to_numpy())
+    return pd.DataFrame(
+        {
+            "deal_id": deal_ids(c)[lead],
+            "system": system,
+            "product": [PRODUCTS[i].name for i in p["product"]],
+            "quantity": p["quantity"].to_numpy(),
+            "unit_price": price,
+            "amount": p["quantity"].to_numpy() * price,
+        }
+    )
+
+
 TABLES = {
     "leads": leads,
     "stage_history": stage_history,
     "calls": calls,
     "missed_calls": missed_calls,
     "plans": plans,
+    "utm": utm,
+    "deal_products": deal_products,
 }
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from funnelhouse.simulator.company import accounting, calls, crm, deals, people
+from funnelhouse.simulator.company import accounting, calls, crm, deals, marketing, people
 from funnelhouse.simulator.company.directory import AMOCRM, PIPELINES, company_name
 from funnelhouse.simulator.company.timing import DAY, local_offset
 from funnelhouse.simulator.config import SimConfig
@@ -30,6 +30,8 @@ class Company:
     crm: crm.CrmTables
     onec: accounting.Accounting
     plans: pd.DataFrame
+    utm: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per lead (marketing.py)
+    products: pd.DataFrame = field(default_factory=pd.DataFrame)  # deal product rows
     generation_seconds: float = 0.0
     meta: dict = field(default_factory=dict)
 
@@ -50,6 +52,7 @@ class Company:
             "onec_contracts": len(self.onec.contracts),
             "onec_sales": len(self.onec.sales),
             "onec_payments": len(self.onec.payments),
+            "product_rows": len(self.products),
         }
 
 
@@ -126,7 +129,10 @@ def generate(cfg: SimConfig | None = None) -> Company:
     tables = crm.build(rng, d, c, mgr, end)
     onec = accounting.generate(rng, d.leads, len(clients), end)
     plans = _plans(d.leads, mgr, start, end, offset)
-    company = Company(cfg, mgr, clients, d.leads, d.events, c, tables, onec, plans)
+    extra = marketing.generator(cfg.seed)
+    utm = marketing.utm(extra, d.leads)
+    products = marketing.deal_products(extra, d.leads)
+    company = Company(cfg, mgr, clients, d.leads, d.events, c, tables, onec, plans, utm, products)
     company.generation_seconds = time.perf_counter() - t0
     company.meta = {"pipelines": len(PIPELINES)}
     return company

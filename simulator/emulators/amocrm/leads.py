@@ -9,14 +9,16 @@ import pandas as pd
 
 from funnelhouse.simulator.company.deals import STAGE_KIND
 from funnelhouse.simulator.company.directory import PROJECTS, RATINGS, SOURCES
+from funnelhouse.simulator.company.marketing import UTM_KEYS
 from funnelhouse.simulator.emulators import defects
-from funnelhouse.simulator.emulators.amocrm import filters
+from funnelhouse.simulator.emulators.amocrm import catalogs, filters
 from funnelhouse.simulator.emulators.amocrm.directory import ACCOUNT_ID, STATUS, loss_reason
 from funnelhouse.simulator.emulators.amocrm.fields import (
     CF_PROJECT,
     CF_RATING,
     CF_SOURCE,
     select_field,
+    tracking_field,
 )
 from funnelhouse.simulator.emulators.params import as_list
 from funnelhouse.simulator.emulators.world import col
@@ -123,6 +125,11 @@ def render(emu: AmoCrm, r: Any, with_: set[str]) -> dict:
                 RATINGS[int(col(L, "rating")[i])],
                 6000 + int(col(L, "rating")[i]),
             ),
+            *[
+                tracking_field(k, emu.c.utm[k].iat[i])
+                for k in UTM_KEYS
+                if emu.c.utm[k].iat[i] is not None
+            ],
         ],
         "score": None,
         "account_id": ACCOUNT_ID,
@@ -150,7 +157,7 @@ def render(emu: AmoCrm, r: Any, with_: set[str]) -> dict:
     if "loss_reason" in with_:
         emb["loss_reason"] = [loss_reason(emu, reason)] if reason else []
     if "catalog_elements" in with_:
-        emb["catalog_elements"] = []
+        emb["catalog_elements"] = catalogs.embedded(emu, i)
     rec["_embedded"] = emb
     return rec
 

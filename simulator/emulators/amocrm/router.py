@@ -16,6 +16,7 @@ import pandas as pd
 from funnelhouse.simulator.company.directory import AMOCRM
 from funnelhouse.simulator.emulators import defects
 from funnelhouse.simulator.emulators.amocrm import (
+    catalogs,
     clients,
     directory,
     events,
@@ -81,6 +82,7 @@ class AmoCrm(Emulator):
         self.is_amo = c.leads["crm"].to_numpy() == AMOCRM
         self.client_manager = client_managers(c)
         self.user_ids = c.managers["user_id"].to_numpy()
+        self.catalog_links = catalogs.links_by_lead(self)
         self.routes: list[tuple[re.Pattern, Handler]] = [
             (re.compile(r"^/api/v4/leads/?$"), self.leads),
             (re.compile(r"^/api/v4/leads/(\d+)$"), self.lead),
@@ -96,6 +98,8 @@ class AmoCrm(Emulator):
             (re.compile(r"^/api/v4/companies/?$"), self.companies),
             (re.compile(r"^/api/v4/tasks/?$"), self.tasks),
             (re.compile(r"^/api/v4/account/?$"), self.account),
+            (re.compile(r"^/api/v4/catalogs/?$"), self.catalogs),
+            (re.compile(r"^/api/v4/catalogs/(\d+)/elements/?$"), self.catalog_elements),
         ]
 
     # -- plumbing ------------------------------------------------------------------------
@@ -263,6 +267,30 @@ class AmoCrm(Emulator):
 
     def account(self, req: Request, params: dict, m: re.Match) -> Response:
         return hal(directory.account(self))
+
+    def catalogs(self, req: Request, params: dict, m: re.Match) -> Response:
+        return self._page(
+            req,
+            params,
+            "catalogs",
+            pd.DataFrame({"row": [0], "id": [catalogs.CATALOG_ID]}),
+            ("id",),
+            lambda rows: [catalogs.catalog(self) for _ in range(len(rows))],
+            defects.RecordSpec(id="id"),
+        )
+
+    def catalog_elements(self, req: Request, params: dict, m: re.Match) -> Response:
+        if int(m.group(1)) != catalogs.CATALOG_ID:
+            return problem(404, "Not Found", "Catalog not found")
+        return self._page(
+            req,
+            params,
+            "elements",
+            catalogs.element_view(),
+            ("id",),
+            lambda rows: [catalogs.element(self, int(r)) for r in rows["row"]],
+            defects.RecordSpec(id="id"),
+        )
 
     def events(self, req: Request, params: dict, m: re.Match) -> Response:
         view = events.filtered(events.view(self), params.get("filter") or {})

@@ -9,6 +9,7 @@ import pandas as pd
 
 from funnelhouse.simulator.company.deals import STAGE_POS
 from funnelhouse.simulator.company.directory import PROJECTS, RATINGS, SOURCES
+from funnelhouse.simulator.company.marketing import UTM_KEYS
 from funnelhouse.simulator.emulators import defects
 from funnelhouse.simulator.emulators.bitrix24.directory import CATEGORIES, SEMANTICS, STAGE_IDS
 from funnelhouse.simulator.emulators.bitrix24.errors import ApiError
@@ -132,11 +133,7 @@ def render(emu: Bitrix24, r: Any) -> dict[str, Any]:
         "MOVED_TIME": emu.date(r.MOVED_TIME),
         "LAST_ACTIVITY_TIME": emu.date(r.DATE_MODIFY),
         "LAST_ACTIVITY_BY": uid,
-        "UTM_SOURCE": None,
-        "UTM_MEDIUM": None,
-        "UTM_CAMPAIGN": None,
-        "UTM_CONTENT": None,
-        "UTM_TERM": None,
+        **{k.upper(): emu.c.utm[k].iat[i] for k in UTM_KEYS},
         "UF_CRM_PROJECT": project.name,
         "UF_CRM_RATING": RATINGS[int(col(L, "rating")[i])],
     }

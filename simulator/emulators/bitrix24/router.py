@@ -27,6 +27,7 @@ from funnelhouse.simulator.emulators.bitrix24 import (
     directory,
     history,
     listing,
+    products,
     users,
 )
 from funnelhouse.simulator.emulators.bitrix24.errors import JSON, ApiError, error
@@ -46,6 +47,7 @@ TABLES: dict[str, listing.Table] = {
     "crm.company.list": clients.COMPANIES,
     "crm.requisite.list": clients.REQUISITES,
     "user.get": users.TABLE,
+    "crm.item.productrow.list": products.TABLE,
 }
 UPPER = ("voximplant.statistic.get", "user.get")  # FILTER / SORT / ORDER in upper case
 
@@ -219,6 +221,8 @@ class Bitrix24(Emulator):
             flt = {}
         if not isinstance(flt, dict):
             raise ApiError(400, "", "Parameter 'filter' must be array.")
+        if method == "crm.item.productrow.list":
+            products.check_owner(self, flt)
         view = listing.filtered(view, flt, table.types, self.tz)
         view = listing.ordered(view, params, upper, table.types)
         try:
