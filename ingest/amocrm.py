@@ -1,4 +1,5 @@
-"""amoCRM (Kommo) REST API v4: leads, stage history, call notes and the directories.
+"""amoCRM (Kommo) REST API v4: leads (with their linked products), stage history, call notes,
+the directories and the product catalogues.
 
 Quirks handled here and nowhere else:
 - past the last page, or when a filter matches nothing, the API answers 204 with no body;
@@ -57,6 +58,7 @@ STREAMS: dict[str, Stream] = {
         _stream("companies", "Companies with INN", "updated_at"),
         _stream("tasks", "Tasks (activity)", "updated_at"),
         _stream("loss_reasons", "Loss reasons", "full"),
+        _stream("catalog_elements", "Products: elements of every catalogue", "full"),
     ]
 }
 
@@ -198,7 +200,9 @@ def extractor(name: str, settings: AmoCrmSettings, http: HttpSource, store: RawS
         return run
 
     if name == "leads":
-        live = keyset("/api/v4/leads", "leads", {"with": "contacts,loss_reason,source_id"})
+        live = keyset(
+            "/api/v4/leads", "leads", {"with": "contacts,loss_reason,source_id,catalog_elements"}
+        )
 
         def leads(state: SyncState) -> Iterator[list[RawRecord]]:
             yield from live(state)
@@ -238,4 +242,15 @@ def extractor(name: str, settings: AmoCrmSettings, http: HttpSource, store: RawS
         return full("/api/v4/users", "users")
     if name == "loss_reasons":
         return full("/api/v4/leads/loss_reasons", "loss_reasons")
+    if name == "catalog_elements":
+
+        def elements(state: SyncState) -> Iterator[list[RawRecord]]:
+            # Leads link elements by id with a quantity; names and prices live here.
+            catalogs = _pages(http, name, "/api/v4/catalogs", "catalogs", {"limit": limit})
+            for catalog_id in [c.get("id") for rows in catalogs for c in rows]:
+                path = f"/api/v4/catalogs/{catalog_id}/elements"
+                for rows in prefetch(_pages(http, name, path, "elements", {"limit": limit}), AHEAD):
+                    yield _records(rows, state, None)
+
+        return elements
     raise KeyError(f"amoCRM has no stream {name!r}; streams: {', '.join(STREAMS)}")

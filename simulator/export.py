@@ -76,7 +76,9 @@ def _amocrm(app: AmoCrm) -> dict[str, Iterator[dict]]:
             page += 1
 
     return {
-        "leads": pages("/api/v4/leads", "leads", {"with": "contacts,loss_reason,source_id"}),
+        "leads": pages(
+            "/api/v4/leads", "leads", {"with": "contacts,loss_reason,source_id,catalog_elements"}
+        ),
         "leads_deleted": pages("/api/v4/leads", "leads", {"with": "only_deleted"}),
         "pipelines": iter(
             client.request("GET", "/api/v4/leads/pipelines")[1]["_embedded"]["pipelines"]
@@ -92,6 +94,11 @@ def _amocrm(app: AmoCrm) -> dict[str, Iterator[dict]]:
         "companies": pages("/api/v4/companies", "companies", {}),
         "tasks": pages("/api/v4/tasks", "tasks", {}),
         "loss_reasons": pages("/api/v4/leads/loss_reasons", "loss_reasons", {}),
+        "catalog_elements": (
+            e
+            for c in pages("/api/v4/catalogs", "catalogs", {})
+            for e in pages(f"/api/v4/catalogs/{c['id']}/elements", "elements", {})
+        ),
     }
 
 
@@ -114,6 +121,19 @@ def _bitrix24(app: Bitrix24) -> dict[str, Iterator[dict]]:
                 return
             last = int(rows[-1]["ID"])
 
+    def product_rows() -> Iterator[dict]:
+        # crm.item.productrow.list needs the owner: every live deal's rows, 50 deals a batch.
+        deals = [int(d["ID"]) for d in keyset("crm.deal.list", {"select": ["ID"]})]
+        for i in range(0, len(deals), 50):
+            cmd = {
+                f"d{d}": "crm.item.productrow.list?"
+                + urlencode({"filter[=ownerType]": "D", "filter[=ownerId]": d, "order[id]": "asc"})
+                for d in deals[i : i + 50]
+            }
+            _, body = client.request("POST", base + "batch.json", body={"cmd": cmd})
+            for d in deals[i : i + 50]:
+                yield from body["result"]["result"][f"d{d}"]["productRows"]
+
     def whole(method: str, params: dict[str, Any], key: str | None = None) -> Iterator[dict]:
         _, body = client.request("POST", base + method + ".json", body=params)
         yield from (body["result"][key] if key else body["result"])
@@ -129,6 +149,7 @@ def _bitrix24(app: Bitrix24) -> dict[str, Iterator[dict]]:
         "contacts": keyset("crm.contact.list", {"select": ["*", "PHONE"]}),
         "companies": keyset("crm.company.list", {"select": ["*", "UF_*"]}),
         "requisites": keyset("crm.requisite.list", {}),
+        "product_rows": product_rows(),
     }
 
 
