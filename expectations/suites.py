@@ -571,4 +571,71 @@ def mart_suites(database: str, business_tz: str = "Europe/Moscow") -> list[Table
                 at_least("sales_amount", 0, "customer_revenue"),
             ],
         ),
+        *_marketing_suites(database, business_tz),
+    ]
+
+
+def _marketing_suites(database: str, business_tz: str) -> list[TableSuite]:
+    """leads_by_utm and product_revenue (issue 18): bounded ratios, and totals that reconcile
+    with the deals in intermediate."""
+    month = f"toStartOfMonth(toTimeZone({{ts}}, '{business_tz}'))"
+    created = (
+        f"SELECT {month.format(ts='created_at')} AS p, count() AS leads, "
+        "countIf(won_at IS NOT NULL) AS won FROM intermediate.int_deals WHERE is_deleted = 0 "
+        "GROUP BY p"
+    )
+    won = (
+        f"SELECT {month.format(ts='assumeNotNull(won_at)')} AS p, sum(amount) AS revenue, "
+        "sumIf(amount, deal_id IN (SELECT deal_id FROM intermediate.int_deal_products)) AS "
+        "with_products FROM intermediate.int_deals WHERE is_deleted = 0 AND won_at IS NOT NULL "
+        "GROUP BY p"
+    )
+    return [
+        TableSuite(
+            name="marts__leads_by_utm",
+            relation=f"{database}.leads_by_utm",
+            expectations=[
+                _named(
+                    gxe.ExpectColumnValuesToBeBetween(
+                        column="conversion", min_value=0, max_value=1 + EPS
+                    ),
+                    "leads_by_utm: conversion in [0, 1]",
+                ),
+                not_null("tag_value", "leads_by_utm"),
+                rows_where("deals_won > leads", "leads_by_utm: deals_won <= leads"),
+                gxe.UnexpectedRowsExpectation(
+                    description="leads_by_utm: each tag's values add up to all leads and wins "
+                    "of every month (reconciliation with intermediate)",
+                    unexpected_rows_query=(
+                        "SELECT t.tag, s.p, m.leads, s.leads FROM (SELECT DISTINCT tag FROM "
+                        f"{{batch}}) AS t CROSS JOIN ({created}) AS s LEFT JOIN (SELECT tag, "
+                        "period_start, sum(leads) AS leads, sum(deals_won) AS won FROM {batch} "
+                        "GROUP BY tag, period_start) AS m ON m.tag = t.tag AND "
+                        "m.period_start = s.p WHERE m.leads != s.leads OR m.won != s.won"
+                    ),
+                ),
+            ],
+        ),
+        TableSuite(
+            name="marts__product_revenue",
+            relation=f"{database}.product_revenue",
+            expectations=[
+                at_least("revenue_won", 0, "product_revenue"),
+                at_least("deals_won", 1, "product_revenue"),
+                not_null("product", "product_revenue"),
+                gxe.UnexpectedRowsExpectation(
+                    description="product_revenue: a month's revenue over products equals the "
+                    "won revenue of its deals with products, and with '(none)' all won revenue "
+                    "(reconciliation with intermediate)",
+                    unexpected_rows_query=(
+                        "SELECT s.p, m.revenue, s.revenue FROM (" + won + ") AS s LEFT JOIN "
+                        "(SELECT period_start, sum(revenue_won) AS revenue, sumIf(revenue_won, "
+                        "product != '(none)') AS with_products FROM {batch} GROUP BY "
+                        "period_start) AS m ON m.period_start = s.p WHERE "
+                        "abs(m.revenue - s.revenue) > 1 OR abs(m.with_products - s.with_products)"
+                        " > 1"
+                    ),
+                ),
+            ],
+        ),
     ]

@@ -54,6 +54,8 @@ def load_golden(store: RawStore) -> None:
     load(store, "bitrix24__users", g.B24_USERS, "ID")
     load(store, "bitrix24__calls", g.B24_CALLS, "ID", "ID")
     load(store, "bitrix24__activities", g.B24_ACTIVITIES, "ID")
+    load(store, "bitrix24__product_rows", g.B24_PRODUCT_ROWS, "id")
+    load(store, "amocrm__catalog_elements", g.CATALOG_ELEMENTS, "id")
     load(store, "onec__counterparties", g.COUNTERPARTIES, "Ref_Key", "DataVersion")
     load(store, "onec__sales", g.SALES, "Ref_Key", "DataVersion")
     load(store, "onec__payments", g.PAYMENTS, "Ref_Key", "DataVersion")

@@ -318,3 +318,58 @@ BONUS_RULES = (
     '*,"1 000","50 000","2 000",50%\n'
     'Борис Орлов,"3 000","100 000","5 000",90%\n'
 )
+
+# Issue 18 (leads_by_utm, product_revenue): UTM tags and products on some leads. Tracking
+# fields are found by field_code and products feed only their own marts, so no other mart
+# changes. L1 yandex/cpc/brand + term, L2 yandex/cpc/brand, L4 " google " with an empty
+# medium, L7 (deleted) tagged too; B1 vk/cpc/spring/banner_a.
+# Products: L1 links E1 ×1 and E2 ×2: list amounts 60 000 + 20 000 split its 100 000 as
+# 75 000 / 25 000; L3 links E1 ×2 (all 200 000); L6 has none. E1 has a second price field that
+# the links do not name. B1 has rows 1 × 50 000 and 2 × 10 000 (= 70 000) and a lead's row.
+UTM = {
+    1: {"UTM_SOURCE": "yandex", "UTM_MEDIUM": "cpc", "UTM_CAMPAIGN": "brand",
+        "UTM_TERM": "внедрение crm"},
+    2: {"UTM_SOURCE": "yandex", "UTM_MEDIUM": "cpc", "UTM_CAMPAIGN": "brand"},
+    4: {"UTM_SOURCE": " google ", "UTM_MEDIUM": ""},
+    7: {"UTM_SOURCE": "yandex", "UTM_MEDIUM": "cpc", "UTM_CAMPAIGN": "brand"},
+}  # fmt: skip
+CATALOG, PRICE_FIELD, OTHER_PRICE_FIELD = 77, 901, 902
+LEAD_PRODUCTS = {1: [(11, 1), (12, 2)], 3: [(11, 2)]}
+
+
+def _price(field_id: int, value: object) -> dict:
+    return {"field_id": field_id, "field_name": "Цена", "field_code": "PRICE" if field_id ==
+            PRICE_FIELD else None, "field_type": "price", "values": [{"value": value}]}  # fmt: skip
+
+
+CATALOG_ELEMENTS = [
+    {"id": 11, "name": "Лицензия", "catalog_id": CATALOG, "is_deleted": False,
+     "custom_fields_values": [_price(OTHER_PRICE_FIELD, 99_999), _price(PRICE_FIELD, 60_000)]},
+    {"id": 12, "name": "Настройка", "catalog_id": CATALOG, "is_deleted": False,
+     "custom_fields_values": [_price(PRICE_FIELD, "10000")]},
+]  # fmt: skip
+for _l in LEADS:
+    _l["custom_fields_values"] += [
+        {"field_id": 200 + i, "field_name": code.lower(), "field_code": code,
+         "field_type": "tracking_data", "values": [{"value": value}]}
+        for i, (code, value) in enumerate(UTM.get(_l["id"], {}).items())
+    ]  # fmt: skip
+    _l["_embedded"]["catalog_elements"] = [
+        {"id": e, "metadata": {"quantity": q, "catalog_id": CATALOG, "price_id": PRICE_FIELD}}
+        for e, q in LEAD_PRODUCTS.get(_l["id"], [])
+    ]
+B24_DEALS[0].update({"UTM_SOURCE": "vk", "UTM_MEDIUM": "cpc", "UTM_CAMPAIGN": "spring",
+                     "UTM_CONTENT": "banner_a", "UTM_TERM": None})  # fmt: skip
+
+
+def _row(rid, owner_type, product, price, quantity):
+    return {"id": rid, "ownerId": 1, "ownerType": owner_type, "productId": rid + 100,
+            "productName": product, "price": price, "quantity": quantity,
+            "sort": rid * 10}  # fmt: skip
+
+
+B24_PRODUCT_ROWS = [
+    _row(1, "D", "Курс", 50_000, 1),
+    _row(2, "D", "Материалы", 10_000.0, 2),
+    _row(3, "L", "Курс", 1, 1),  # a lead's row (Bitrix24 lead 1): not the deal's
+]

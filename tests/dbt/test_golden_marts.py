@@ -395,3 +395,107 @@ def test_managers_reach(marts):
         ("2026-02-16", 1, 1, 0, 1.0, round(100 * (5 / 3) / (5 / 3 + 1.15), 2), None, False),
         ("2026-04-13", 1, 1, 0, 1.0, 100.0, None, False),  # C8
     ]
+
+
+def test_leads_by_utm(marts):
+    def tag(name: str) -> list[tuple]:
+        return marts(
+            "SELECT toString(period_start), tag_value, leads, deals_won, revenue_won, conversion "
+            f"FROM marts_candidate.leads_by_utm WHERE tag = '{name}' "
+            "ORDER BY period_start, tag_value"
+        )
+
+    # January: L1, L2 (yandex), L3 (no tags); L1 won in January, L3 in March: both count for
+    # their January cohort. February: L4 (google, empty medium), L5, L6 (none), B1 (vk); L7 is
+    # deleted. March: L8..L11 without tags.
+    assert tag("utm_source") == [
+        ("2026-01-01", "(none)", 1, 1, 200_000, 1.0),
+        ("2026-01-01", "yandex", 2, 1, 100_000, 0.5),
+        ("2026-02-01", "(none)", 2, 1, 60_000, 0.5),
+        ("2026-02-01", "google", 1, 0, 0, 0.0),  # trimmed
+        ("2026-02-01", "vk", 1, 1, 70_000, 1.0),
+        ("2026-03-01", "(none)", 4, 0, 0, 0.0),
+    ]
+    assert tag("combination") == [
+        ("2026-01-01", "(none)", 1, 1, 200_000, 1.0),
+        ("2026-01-01", "yandex / cpc / brand", 2, 1, 100_000, 0.5),
+        ("2026-02-01", "(none)", 2, 1, 60_000, 0.5),
+        ("2026-02-01", "google / (none) / (none)", 1, 0, 0, 0.0),
+        ("2026-02-01", "vk / cpc / spring", 1, 1, 70_000, 1.0),
+        ("2026-03-01", "(none)", 4, 0, 0, 0.0),
+    ]
+    feb = [r[1:4] for r in tag("utm_medium") if r[0] == "2026-02-01"]
+    assert feb == [("(none)", 3, 1), ("cpc", 1, 1)]  # an empty medium is no medium
+    assert [r[1:4] for r in tag("utm_term") if r[0] == "2026-01-01"] == [
+        ("(none)", 2, 1),
+        ("внедрение crm", 1, 1),
+    ]
+    assert [r[1:3] for r in tag("utm_content") if r[0] == "2026-02-01"] == [
+        ("(none)", 3),
+        ("banner_a", 1),
+    ]
+    # Every tag's values add up to the leads of conversion_gross's month.
+    sums = marts(
+        "SELECT tag, toString(period_start), sum(leads) FROM marts_candidate.leads_by_utm "
+        "GROUP BY tag, period_start ORDER BY tag, period_start"
+    )
+    assert {(t, p): n for t, p, n in sums} == {
+        (t, p): n
+        for t in ("combination", "utm_campaign", "utm_content", "utm_medium", "utm_source",
+                  "utm_term")
+        for p, n in (("2026-01-01", 3), ("2026-02-01", 4), ("2026-03-01", 4))
+    }  # fmt: skip
+
+
+def test_product_revenue(marts):
+    rows = marts(
+        "SELECT toString(period_start), source, product, deals_won, quantity, revenue_won "
+        "FROM marts_candidate.product_revenue ORDER BY period_start, source, product"
+    )
+    assert rows == [
+        # L1: 100 000 split by its links' list amounts 60 000 (E1 ×1) and 20 000 (E2 ×2 at the
+        # price field the link names; E1's other price field is not used).
+        ("2026-01-01", "Сайт", "Лицензия", 1, 1, 75_000),
+        ("2026-01-01", "Сайт", "Настройка", 1, 2, 25_000),
+        ("2026-02-01", "Партнёры", "(none)", 1, 0, 60_000),  # L6 has no products
+        # B1's deal rows add up to its 70 000; the lead's row is not the deal's.
+        ("2026-02-01", "Сайт", "Курс", 1, 1, 50_000),
+        ("2026-02-01", "Сайт", "Материалы", 1, 2, 20_000),
+        ("2026-03-01", "Холодный обзвон", "Лицензия", 1, 2, 200_000),
+    ]
+    # A month's revenue over sources and products is conversion_gross's revenue_won.
+    assert marts(
+        "SELECT toString(period_start), sum(revenue_won) FROM marts_candidate.product_revenue "
+        "GROUP BY period_start ORDER BY period_start"
+    ) == [("2026-01-01", 100_000), ("2026-02-01", 130_000), ("2026-03-01", 200_000)]
+
+
+def test_marketing_suites_pass_and_catch_what_does_not_reconcile(marts, warehouse, tmp_path):
+    """The GX suites of leads_by_utm and product_revenue pass on the golden marts; a copy with
+    one lead too many under one tag, or revenue no deal brought, fails them."""
+    from funnelhouse.expectations.runner import Validator
+    from funnelhouse.expectations.suites import mart_suites
+
+    validator = Validator(warehouse, tmp_path / "docs")
+    names = ("marts__leads_by_utm", "marts__product_revenue")
+
+    def outcomes(database: str) -> dict[str, list[str]]:
+        suites = [s for s in mart_suites(database) if s.name in names]
+        return {s.name: [f.describe() for f in validator.validate(s).failures] for s in suites}
+
+    assert outcomes("marts_candidate") == {name: [] for name in names}
+    marts("CREATE DATABASE IF NOT EXISTS gx_marketing")
+    for mart in ("leads_by_utm", "product_revenue"):
+        marts(f"DROP TABLE IF EXISTS gx_marketing.{mart}")
+        marts(f"CREATE TABLE gx_marketing.{mart} ENGINE = MergeTree ORDER BY tuple() "
+              f"AS SELECT * FROM marts_candidate.{mart}")  # fmt: skip
+    marts("INSERT INTO gx_marketing.leads_by_utm SELECT '2026-02-01', 'utm_term', 'x', 1, 0, 0, 0")
+    marts(
+        "INSERT INTO gx_marketing.product_revenue SELECT '2026-01-01', 'Сайт', 'Лицензия', 1, 1, "
+        "5000"
+    )
+    broken = outcomes("gx_marketing")
+    marts("DROP DATABASE gx_marketing")
+    assert [len(f) for f in broken.values()] == [1, 1], broken
+    assert "reconciliation" in broken["marts__leads_by_utm"][0]
+    assert "reconciliation" in broken["marts__product_revenue"][0]

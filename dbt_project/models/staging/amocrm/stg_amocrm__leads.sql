@@ -22,6 +22,12 @@ select
            JSONExtractArrayRaw(payload, '_embedded', 'companies')[1], 'id')))) as company_id,
     arrayMap(c -> concat('amocrm:', toString(JSONExtractUInt(c, 'id'))),
              JSONExtractArrayRaw(payload, '_embedded', 'contacts')) as contact_ids,
+    -- UTM tags: tracking-data fields found by field_code (ids and names are per account).
+    {% for tag in ['source', 'medium', 'campaign', 'content', 'term'] -%}
+    nullIf(trimBoth({{ amocrm_field_values('payload', 'UTM_' ~ tag | upper) }}[1]), '') as utm_{{ tag }},
+    {% endfor -%}
+    -- Linked products (with=catalog_elements): {id, metadata {quantity, catalog_id, price_id}}.
+    JSONExtractArrayRaw(payload, '_embedded', 'catalog_elements') as catalog_elements,
     _is_deleted = 1 or JSONExtractBool(payload, 'is_deleted') as is_deleted,
     _loaded_at as loaded_at
 from {{ source('amocrm', 'amocrm__leads') }} final

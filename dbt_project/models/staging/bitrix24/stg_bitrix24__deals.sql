@@ -20,6 +20,9 @@ select
        concat('bitrix24:company:', JSONExtractString(d.payload, 'COMPANY_ID'))) as company_id,
     if(toUInt64OrZero(JSONExtractString(d.payload, 'CONTACT_ID')) = 0, '',
        concat('bitrix24:contact:', JSONExtractString(d.payload, 'CONTACT_ID'))) as contact_id,
+    {% for tag in ['source', 'medium', 'campaign', 'content', 'term'] -%}
+    nullIf(trimBoth(JSONExtractString(d.payload, 'UTM_{{ tag | upper }}')), '') as utm_{{ tag }},
+    {% endfor -%}
     d._is_deleted = 1 as is_deleted,
     d._loaded_at as loaded_at
 from {{ source('bitrix24', 'bitrix24__deals') }} as d final
