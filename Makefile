@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test up down lint fmt lock bench clean
+.PHONY: help install demo test up down lint fmt lock bench clean bi bi-lock test-ui
 
 help:
 	@echo "make demo   install, run the whole pipeline on the embedded warehouse, print the marts"
@@ -17,6 +17,8 @@ help:
 	@echo "make down   stop everything 'make up' started"
 	@echo "make lint   ruff check and format check, sqlfluff on the dbt models"
 	@echo "make lock   re-resolve requirements.lock from pyproject.toml"
+	@echo "make bi     install Superset once (.venv-bi), start it on loopback with the dashboards"
+	@echo "make test-ui  drive chromium through every dashboard (needs make demo, make bi deps, chromium)"
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,9 +54,27 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Superset has its own environment: its SQLAlchemy and pandas pins differ from the project's.
+BI_VENV := .venv-bi
+BI_STAMP := $(BI_VENV)/.installed
+
+$(BI_STAMP): bi/requirements.lock $(STAMP)
+	test -x $(BI_VENV)/bin/python || $(PYTHON) -m venv $(BI_VENV)
+	$(BIN)/uv pip sync --quiet --python $(BI_VENV)/bin/python bi/requirements.lock
+	touch $(BI_STAMP)
+
+bi: $(BI_STAMP)
+	$(BIN)/python -m bi.launch
+
+bi-lock: $(STAMP)
+	$(BIN)/uv pip compile bi/requirements.in --python-version 3.11 --quiet -o bi/requirements.lock
+
+test-ui: bi
+	$(BI_VENV)/bin/python -m pytest -c tests_ui/pytest.ini tests_ui
+
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.ingest_rate
 
 clean:
-	rm -rf $(VENV) .data dbt_project/target dbt_project/logs
+	rm -rf $(VENV) $(BI_VENV) .data dbt_project/target dbt_project/logs

@@ -512,10 +512,11 @@ def up(settings: WarehouseSettings, opts: StackOptions, echo: Echo = print) -> S
 
 
 def down(settings: WarehouseSettings, wait_seconds: float = 30.0) -> Iterator[str]:
-    """Stop Dagster, the sources and the warehouse; yields one line per part."""
+    """Stop Superset, Dagster, the sources and the warehouse; yields one line per part."""
     from funnelhouse.warehouse.embedded import process
 
-    for part, title in (("dagster", "Dagster"), ("sources", "sources")):
+    # Superset is started by `make bi` (bi/launch.py) with the same pid and state files.
+    for part, title in (("superset", "Superset"), ("dagster", "Dagster"), ("sources", "sources")):
         pid_file = _pid_file(settings, part)
         pid = _read_pid(pid_file)
         if pid and _is_ours(pid):
