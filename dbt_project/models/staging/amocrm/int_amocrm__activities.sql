@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='ephemeral') }}
 -- amoCRM tasks as activities: task_type_id 2 is a meeting, 3 an e-mail, anything else a task.
 select
     task_id as activity_id,

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='ephemeral') }}
 -- The clients of each lead: its contacts and its company.
 select deal_id, 'contact' as client_type, contact_id as client_id
 from {{ ref('stg_amocrm__leads') }}

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='ephemeral') }}
 -- The phones of each lead's contacts and company: how a call without a CRM link finds its deal.
 with leads as (
     select deal_id, contact_id, company_id

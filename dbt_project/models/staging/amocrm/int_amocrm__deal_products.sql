@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='ephemeral') }}
 -- The conformed product rows of amoCRM: the catalogue elements a lead links. A link carries a
 -- quantity and names a price field of the element (price_id); the unit price is that field's
 -- value (else the element's first price), so the amounts need not add up to the budget.

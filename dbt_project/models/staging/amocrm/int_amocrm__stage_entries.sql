@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='ephemeral') }}
 -- Every time an amoCRM lead entered a status. The status before a lead's first change is the
 -- one it was created in (no change: its current status); events are ordered by their id.
 with first_change as (

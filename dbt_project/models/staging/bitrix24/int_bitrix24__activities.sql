@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='ephemeral') }}
 -- Bitrix24 activities: TYPE_ID 1 meeting, 2 call, 4 e-mail, else a task.
 select
     concat('bitrix24:activity:', activity_id) as activity_id,

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='ephemeral') }}
 -- A Bitrix24 call is tied to a deal through its CRM activity (deals are never a call's
 -- CRM_ENTITY_TYPE): call → CRM_ACTIVITY_ID → activity owned by the deal.
 select c.telephony_call_id as telephony_call_id, a.deal_id as deal_id

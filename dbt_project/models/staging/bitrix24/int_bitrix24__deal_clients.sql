@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='ephemeral') }}
 -- The clients of each deal: its (primary) contact and its company.
 select deal_id, 'contact' as client_type, contact_id as client_id
 from {{ ref('stg_bitrix24__deals') }}

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='ephemeral') }}
 -- The phones of each deal's contact and company.
 select d.deal_id as deal_id, phone
 from {{ ref('stg_bitrix24__deals') }} as d

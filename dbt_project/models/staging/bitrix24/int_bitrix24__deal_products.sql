@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='ephemeral') }}
 -- The conformed product rows of Bitrix24 deals: each row has its own price (after discount),
 -- so the amounts add up to the deal amount when it is computed from its products.
 select

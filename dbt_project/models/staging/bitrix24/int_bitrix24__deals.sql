@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='ephemeral') }}
 -- The conformed deals of Bitrix24: the source named by its SOURCE directory entry (else its
 -- id). The close stays NULL here (CLOSEDATE is only a plan): the stage history decides it.
 with sources as (

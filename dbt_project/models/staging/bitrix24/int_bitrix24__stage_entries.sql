@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='ephemeral') }}
 -- Every time a Bitrix24 deal entered a stage. The TYPE_ID 1 "created" history row names the
 -- stage it was created in (none: its current stage); later rows are moves, ordered by id.
 with created as (

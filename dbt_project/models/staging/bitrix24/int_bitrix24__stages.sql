@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='table') }}
 -- The conformed stage directory: deal stages of every funnel. DEAL_STAGE is funnel 0,
 -- DEAL_STAGE_<n> funnel n (stage ids of non-default funnels carry a C<n>: prefix).
 -- S = won, F = lost (APOLOGY is a lost variant).
