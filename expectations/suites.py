@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
+from funnelhouse.dbt import business_timezone
 from funnelhouse.expectations.runner import TableSuite
 
 EARLIEST = "2000-01-01"
@@ -223,6 +224,20 @@ def raw_suites(previous_counts: dict[str, int] | None = None) -> list[TableSuite
         ),
         entity("staging.stg_bitrix24__users", "bitrix24/users", "manager_id", "Bitrix24 user"),
         entity(
+            "staging.stg_bitrix24__product_rows",
+            "bitrix24/product_rows",
+            "product_row_id",
+            "Bitrix24 product row",
+            at_least("quantity", 0, "Bitrix24 product row"),
+            at_least("price", 0, "Bitrix24 product row"),
+        ),
+        entity(
+            "staging.stg_amocrm__catalog_elements",
+            "amocrm/catalog_elements",
+            "element_id",
+            "amoCRM catalogue element",
+        ),
+        entity(
             "staging.stg_bitrix24__contacts",
             "bitrix24/contacts",
             "contact_id",
@@ -322,7 +337,9 @@ def raw_suites(previous_counts: dict[str, int] | None = None) -> list[TableSuite
     ]
 
 
-def mart_suites(database: str, business_tz: str = "Europe/Moscow") -> list[TableSuite]:
+def mart_suites(database: str, business_tz: str | None = None) -> list[TableSuite]:
+    business_tz = business_tz or business_timezone()  # the dbt var the marts cut periods by
+
     def ratios(mart: str) -> list:
         return [
             _named(

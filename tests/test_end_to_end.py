@@ -228,6 +228,57 @@ def _call_links_agree(client, company, clock: int) -> None:
     assert len(linked) > 100 and len(by_phone) > 10  # the company exercises both paths
 
 
+def _month(ts: pd.Series) -> pd.Series:
+    local = ts.dt.tz_convert("Europe/Moscow").dt.tz_localize(None)
+    return local.dt.to_period("M").dt.start_time.dt.date
+
+
+def _marketing_agrees_with_the_simulation(client, company, clock: int) -> None:
+    """leads_by_utm and product_revenue are the simulator's UTM tags and product rows: each
+    month's live leads by every tag value (wins to date), and won revenue split over products."""
+    t = truth.truth(company)
+    at = pd.Timestamp(clock, unit="s", tz="UTC")
+    leads = t["leads"]
+    live = leads[(leads.created_at <= at) & ~(leads.is_deleted & (leads.deleted_at <= at))]
+    live = live.merge(t["utm"], on="deal_id").assign(month=lambda d: _month(d.created_at))
+    live["won"] = live.won_at.notna() & (live.won_at <= at)
+    tags = live[["utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"]]
+    tags = tags.fillna("(none)")
+    tags["combination"] = (
+        tags.utm_source + " / " + tags.utm_medium + " / " + tags.utm_campaign
+    ).where(live[["utm_source", "utm_medium", "utm_campaign"]].notna().any(axis=1), "(none)")
+    expected = {}
+    for tag in tags.columns:
+        frame = live.assign(value=tags[tag], revenue=live.price.where(live.won, 0))
+        for (month, value), g in frame.groupby(["month", "value"]):
+            expected[(month, tag, value)] = (len(g), int(g.won.sum()), float(g.revenue.sum()))
+    rows = client.query(
+        "SELECT period_start, tag, tag_value, leads, deals_won, revenue_won FROM marts.leads_by_utm"
+    ).result_rows
+    assert {(p, tg, v): (int(n), int(w), float(r)) for p, tg, v, n, w, r in rows} == expected
+    assert 0.3 < (tags.utm_source != "(none)").mean() < 0.8  # tagged and untagged leads both
+
+    won = live[live.won].assign(month=lambda d: _month(d.won_at))
+    rows_truth = t["deal_products"].merge(won[["deal_id", "month", "source", "price"]])
+    share = rows_truth.amount / rows_truth.groupby("deal_id").amount.transform("sum")
+    split = rows_truth.assign(revenue=rows_truth.price * share)
+    bare = won[~won.deal_id.isin(rows_truth.deal_id)].assign(
+        product="(none)", quantity=0, revenue=lambda d: d.price.astype(float)
+    )
+    cols = ["deal_id", "month", "source", "product", "quantity", "revenue"]
+    both = pd.concat([split[cols], bare[cols]])
+    want = {
+        k: (g.deal_id.nunique(), int(g.quantity.sum()), pytest.approx(g.revenue.sum(), abs=0.01))
+        for k, g in both.groupby(["month", "source", "product"])
+    }
+    got = client.query(
+        "SELECT period_start, source, product, deals_won, quantity, revenue_won "
+        "FROM marts.product_revenue"
+    ).result_rows
+    assert {(p, s, pr): (int(n), int(q), r) for p, s, pr, n, q, r in got} == want
+    assert (bare.size > 0) and rows_truth["product"].nunique() > 5  # both kinds of won deals
+
+
 def _marts(client) -> dict[str, int]:
     gross = client.query(
         "SELECT sum(leads_created), sum(deals_won) FROM marts.conversion_gross "
@@ -252,6 +303,7 @@ def test_full_graph_publishes_marts_that_match_the_ground_truth(world, warehouse
     _managers_agree_across_marts(client)
     _cohorts_are_bounded(client)
     _client_reports_agree_with_the_simulation(client, company, sources.clock)
+    _marketing_agrees_with_the_simulation(client, company, sources.clock)
     # What BI shows next to each column: dbt's descriptions, persisted as comments.
     assert (
         client.command(
@@ -266,6 +318,7 @@ def test_full_graph_publishes_marts_that_match_the_ground_truth(world, warehouse
     assert _marts(client) == _truth(company, sources.clock)
     _won_dates_agree(client, company, sources.clock)
     _call_links_agree(client, company, sources.clock)
+    _marketing_agrees_with_the_simulation(client, company, sources.clock)  # rows of changed deals
     synced = {
         m.asset_key.path[-1]: m.metadata
         for m in (e.event_specific_data.materialization for e in
