@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
+import yaml
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from funnelhouse.warehouse.settings import REPO_ROOT, WarehouseSettings, get_settings
@@ -47,19 +49,13 @@ def run_dbt(
     return result
 
 
-def ensure_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
-    """target/manifest.json, re-parsed when any project file is newer (Dagster reads it)."""
-    manifest = project_dir / "target" / "manifest.json"
-    sources = [
-        p for d in ("models", "macros", "tests", "seeds") for p in (project_dir / d).rglob("*")
-    ]
-    sources.append(project_dir / "dbt_project.yml")
-    newest = max((p.stat().st_mtime for p in sources if p.is_file()), default=0)
-    if not manifest.exists() or manifest.stat().st_mtime < newest:
-        result = dbtRunner().invoke(
-            ["parse", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
-             "--quiet"]
-        )  # fmt: skip
-        if not result.success:
-            raise DbtFailed(f"dbt parse failed: {result.exception}")
-    return manifest
+def dbt_project_vars(project_dir: Path = DBT_PROJECT_DIR) -> dict[str, Any]:
+    """The `vars:` of dbt_project.yml, the one place the pipeline's business settings live."""
+    with (project_dir / "dbt_project.yml").open(encoding="utf-8") as file:
+        return dict(yaml.safe_load(file).get("vars") or {})
+
+
+def business_timezone(project_dir: Path = DBT_PROJECT_DIR) -> str:
+    """The zone periods are cut in (dbt var `business_timezone`): the marts, the GX suites
+    that recompute them and the schedules all take it from here."""
+    return str(dbt_project_vars(project_dir)["business_timezone"])

@@ -1,51 +1,38 @@
-"""Jobs and their schedules: hourly incremental, nightly full refresh (both gated)."""
+"""Jobs and their schedules: hourly incremental, nightly full refresh (both gated).
 
-from dagster import (
-    AssetSelection,
-    DefaultScheduleStatus,
-    RunConfig,
-    ScheduleDefinition,
-    define_asset_job,
-)
+The mode is the run tag `funnelhouse/mode`, which every ingest and dbt step reads; schedules
+run in the business time zone, the dbt var `business_timezone` the marts cut periods in.
+"""
 
-from funnelhouse.ingest.sources import SOURCES
+from dagster import AssetSelection, DefaultScheduleStatus, ScheduleDefinition, define_asset_job
 
-BUSINESS_TZ = "Europe/Moscow"
-_INGEST_OPS = [
-    f"raw__{stream.table}" for source in SOURCES.values() for stream in source.streams.values()
-]
+from funnelhouse.dbt import business_timezone
+from funnelhouse.orchestration.modes import FULL_REFRESH, INCREMENTAL, MODE_TAG
 
 incremental = define_asset_job(
     "incremental",
     selection=AssetSelection.all(),
     description="Sync every stream from its cursor, rebuild dbt incrementally, gate, publish.",
-    tags={"funnelhouse/mode": "incremental"},
+    tags={MODE_TAG: INCREMENTAL},
 )
 
 full_refresh = define_asset_job(
     "full_refresh",
     selection=AssetSelection.all(),
     description="Re-read every source from the beginning and rebuild dbt from scratch, gated.",
-    config=RunConfig(
-        ops={
-            **{op: {"config": {"full_refresh": True}} for op in _INGEST_OPS},
-            "dbt_staging": {"config": {"full_refresh": True}},
-            "dbt_marts": {"config": {"full_refresh": True}},
-        }
-    ),
-    tags={"funnelhouse/mode": "full_refresh"},
+    tags={MODE_TAG: FULL_REFRESH},
 )
 
 hourly = ScheduleDefinition(
     job=incremental,
     cron_schedule="5 * * * *",
-    execution_timezone=BUSINESS_TZ,
+    execution_timezone=business_timezone(),
     default_status=DefaultScheduleStatus.RUNNING,
 )
 nightly = ScheduleDefinition(
     job=full_refresh,
     cron_schedule="30 3 * * *",
-    execution_timezone=BUSINESS_TZ,
+    execution_timezone=business_timezone(),
     default_status=DefaultScheduleStatus.STOPPED,
     description="Off by default: turn on where a nightly re-read is affordable.",
 )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dagster import AssetKey, AssetSelection, DagsterInstance, ExecuteInProcessResult
+from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions, ExecuteInProcessResult
 from dagster._core.definitions.asset_selection import DagsterInvalidAssetSelectionError
 
 from funnelhouse.ingest.secrets import redact_env
 from funnelhouse.ingest.sources import SOURCES
+from funnelhouse.orchestration.dbt_project import prepare_dbt_project
 from funnelhouse.orchestration.instance import dagster_home
 from funnelhouse.warehouse.settings import WarehouseSettings
 
@@ -15,13 +16,20 @@ class JobFailed(RuntimeError):
     pass
 
 
+def load_definitions() -> Definitions:
+    """The code location, its dbt manifest parsed first: outside `dagster dev` nothing else
+    would (a fresh clone has none, and an edited model must not run from a stale one)."""
+    prepare_dbt_project()
+    from funnelhouse.orchestration.definitions import defs
+
+    return defs
+
+
 def resolve_selection(select: str) -> list[AssetKey]:
     """Asset keys for `--select`: a source name means its ingest assets and everything
     downstream of them; anything else is a Dagster selection string (`key:"raw/uis__calls"`,
     `group:raw_uis+`, `tag:source=uis`, ...)."""
-    from funnelhouse.orchestration.definitions import defs
-
-    graph = defs.resolve_asset_graph()
+    graph = load_definitions().resolve_asset_graph()
     if select in SOURCES:
         selection = AssetSelection.groups(f"raw_{select}").downstream()
     else:
@@ -54,8 +62,7 @@ def run_job(
 ):
     """Execute `incremental` or `full_refresh` (or the assets `select` names of it, with a
     backfill `since` a date); raises JobFailed naming what failed, each cause once."""
-    from funnelhouse.orchestration.definitions import defs
-
+    defs = load_definitions()
     if since and name != "incremental":
         raise JobFailed("--since backfills within the incremental job; full_refresh re-reads all")
     try:

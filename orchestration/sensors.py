@@ -12,7 +12,7 @@ from dagster import (
     run_failure_sensor,
 )
 
-from funnelhouse.orchestration.assets.quality import MARTS
+from funnelhouse.orchestration.assets.dbt import MARTS
 from funnelhouse.warehouse.publish import PUBLISHED_DATABASE
 
 # The marts are published hourly; two hours without a publish means BI shows stale numbers.

@@ -6,18 +6,24 @@ mart suites check before `publish` swaps them into `marts`.
 (No `from __future__ import annotations`: Dagster reads annotations at definition time.)
 """
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, Config
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster import AssetExecutionContext, AssetKey
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from funnelhouse.dbt import DBT_PROJECT_DIR, dbt_env, ensure_manifest
+from funnelhouse.dbt import dbt_env
+from funnelhouse.orchestration.dbt_project import DBT_PROJECT, prepare_dbt_project
+from funnelhouse.orchestration.modes import is_full_refresh
 from funnelhouse.orchestration.resources import WarehouseResource
 
-DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-MANIFEST = ensure_manifest()
+DBT_PROJECT.prepare_if_dev()  # `dagster dev`: re-parsed at every reload of the code location
+if not DBT_PROJECT.manifest_path.exists():
+    prepare_dbt_project()  # a fresh clone imported some other way (`dagster asset list`, ...)
+MANIFEST: dict[str, Any] = json.loads(DBT_PROJECT.manifest_path.read_text())
+MARTS_FOLDER = "marts"
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -36,8 +42,22 @@ class LayerTranslator(DagsterDbtTranslator):
         return dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else None
 
 
-class DbtConfig(Config):
-    full_refresh: bool = False
+TRANSLATOR = LayerTranslator()
+
+
+def _marts() -> dict[str, AssetKey]:
+    """Every model in models/marts/, by name, with its asset key (the candidate table): the
+    marts `publish` makes live, whether or not a GX suite checks them yet."""
+    return {
+        node["name"]: TRANSLATOR.get_asset_key(node)
+        for node in MANIFEST["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["package_name"] == DBT_PROJECT.name
+        and node["fqn"][1:2] == [MARTS_FOLDER]
+    }
+
+
+MARTS: dict[str, AssetKey] = dict(sorted(_marts().items()))
 
 
 def _dbt_step(name: str, select: str):
@@ -48,14 +68,11 @@ def _dbt_step(name: str, select: str):
         project=DBT_PROJECT,
         select=select,
         name=name,
-        dagster_dbt_translator=LayerTranslator(),
+        dagster_dbt_translator=TRANSLATOR,
     )
-    def _step(
-        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
-        config: DbtConfig,
-    ):  # fmt: skip
+    def _step(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
         os.environ.update(dbt_env(warehouse.settings()))
-        args = ["build", *(["--full-refresh"] if config.full_refresh else [])]
+        args = ["build", *(["--full-refresh"] if is_full_refresh(context) else [])]
         yield from dbt.cli(args, context=context).stream()
 
     return _step

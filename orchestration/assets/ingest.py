@@ -25,13 +25,18 @@ from funnelhouse.ingest.raw import RawStore
 from funnelhouse.ingest.secrets import redact_env
 from funnelhouse.ingest.sources import SOURCES, Source, SourceSession
 from funnelhouse.ingest.sync import Stream, parse_since
+from funnelhouse.orchestration.modes import is_full_refresh
 from funnelhouse.orchestration.resources import WarehouseResource
 
 FATAL_TAG = "funnelhouse/failed_source/"  # + source name: the reason it failed for good
 
 
 class SyncConfig(Config):
-    full_refresh: bool = False
+    """Per-stream settings of one run; the run's mode comes from its tag (`modes.MODE_TAG`)."""
+
+    # One stream re-read in full (True) or from its cursor (False) whatever the run's mode;
+    # None: as the run's mode says.
+    full_refresh: Optional[bool] = None  # noqa: UP045
     since: Optional[str] = None  # YYYY-MM-DD: re-read what changed since then  # noqa: UP045
 
 
@@ -68,8 +73,11 @@ def _stream_asset(source: Source, stream: Stream) -> AssetsDefinition:
 
             try:
                 since = parse_since(config.since) if config.since else None
+                full = (
+                    is_full_refresh(context) if config.full_refresh is None else config.full_refresh
+                )
                 result = session.sync(
-                    source.name, stream.name, full_refresh=config.full_refresh,
+                    source.name, stream.name, full_refresh=full,
                     on_progress=progress, since=since,
                 )  # fmt: skip
             except SourceFatal as exc:

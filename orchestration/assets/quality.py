@@ -2,8 +2,10 @@
 
 Raw suites check the staging models (the raw layer as parsed), so a broken load stops the run
 before any intermediate table or mart is built. Mart suites check the candidate marts; only
-when all pass does `publish` make them live in `marts`, all twelve in one commit, so BI never
-sees a failed build nor marts of two runs side by side.
+when all pass does `publish` make them live in `marts`, all of them in one commit, so BI never
+sees a failed build nor marts of two runs side by side. The marts published are dbt's (the
+models in models/marts/), not the suites' list: a new mart is published even before its
+suite exists (tests/orchestration/test_definitions.py fails until it does).
 (No `from __future__ import annotations`: Dagster reads annotations at definition time.)
 """
 
@@ -26,10 +28,9 @@ from dagster import (
 from funnelhouse.expectations.gate import previous_counts, record_count, summary
 from funnelhouse.expectations.runner import SuiteOutcome, TableSuite, Validator
 from funnelhouse.expectations.suites import mart_suites, raw_suites
+from funnelhouse.orchestration.assets.dbt import MARTS
 from funnelhouse.orchestration.resources import WarehouseResource
 from funnelhouse.warehouse.publish import CANDIDATE_DATABASE, PUBLISHED_DATABASE, publish
-
-MARTS = [s.relation.split(".")[1] for s in mart_suites(CANDIDATE_DATABASE)]
 
 
 def _key(suite: TableSuite) -> AssetKey:
@@ -113,13 +114,13 @@ def mart_checks(
     specs=[
         AssetSpec(
             [PUBLISHED_DATABASE, m],
-            deps=[AssetKey([CANDIDATE_DATABASE, m])],
+            deps=[candidate],
             group_name="published",
             description=f"marts.{m}: a view of the validated candidate's version, made live "
             "together with the other marts by one row in marts.publish_log.",
             kinds={"clickhouse"},
         )
-        for m in MARTS
+        for m, candidate in MARTS.items()
     ],
     name="publish_marts",
     pool="marts_publish",  # one publish at a time: each drops the versions the other stages
@@ -128,7 +129,9 @@ def publish_marts(
     context: AssetExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[MaterializeResult]:
     with warehouse.client() as client:
-        done = publish(client, MARTS, cluster=warehouse.settings().cluster, run_id=context.run_id)
+        done = publish(
+            client, list(MARTS), cluster=warehouse.settings().cluster, run_id=context.run_id
+        )
         context.log.info(
             f"marts show publish {done.publish_id} (as of {done.as_of}, run {done.run_id})"
             + ("" if done.committed else ": this candidate was live already")

@@ -8,11 +8,12 @@ import json
 import pytest
 from dagster import materialize
 
-from funnelhouse.expectations.suites import raw_suites
+from funnelhouse.expectations.suites import mart_suites, raw_suites
 from funnelhouse.orchestration.assets.dbt import dbt_marts, dbt_staging
-from funnelhouse.orchestration.assets.quality import MARTS, mart_checks, publish_marts, raw_checks
+from funnelhouse.orchestration.assets.quality import mart_checks, publish_marts, raw_checks
 from funnelhouse.orchestration.definitions import defs
 from funnelhouse.orchestration.resources import WarehouseResource
+from funnelhouse.warehouse.publish import CANDIDATE_DATABASE
 from tests.dbt import golden_data as g
 from tests.dbt.conftest import load, load_golden, reset_pipeline
 from tests.orchestration.conftest import marts_fingerprint
@@ -42,7 +43,8 @@ def test_clean_run_publishes_marts_that_pass_every_suite(published):
     assert result.success
     checks = result.get_asset_check_evaluations()
     gx = [c for c in checks if c.check_name.startswith(("raw__", "marts__"))]
-    assert len(gx) == len(raw_suites()) + len(MARTS) and all(c.passed for c in gx), [
+    suites = len(raw_suites()) + len(mart_suites(CANDIDATE_DATABASE))
+    assert len(gx) == suites and all(c.passed for c in gx), [
         (c.check_name, c.description) for c in gx if not c.passed
     ]
     rows = store.client.query(

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from funnelhouse.dbt import ensure_manifest
+from funnelhouse.orchestration.dbt_project import prepare_dbt_project
 from funnelhouse.stack import running_sources_env
 from funnelhouse.warehouse.settings import WarehouseSettings
 
@@ -84,7 +84,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     env.pop("CLICKHOUSE_PASSWORD", None)
     # Parse the dbt project once here (a fresh clone has no manifest), so that the code server
     # and this process do not both write dbt_project/target at the same time.
-    ensure_manifest()
+    prepare_dbt_project()
     proc = subprocess.Popen(
         [sys.executable, "-m", "funnelhouse.cli", "up", "--scale", "0.05", "--timeout", "240"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,

@@ -1,0 +1,120 @@
+"""The code location loads, and its shape is what was reviewed.
+
+The asset graph (every asset with its group and upstream keys, every check, job, schedule and
+sensor) is compared to a committed snapshot, so an asset that silently drops out of the graph,
+loses an upstream edge or its gate shows up as a diff in review. After an intended change,
+regenerate it with `UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest
+tests/orchestration/test_definitions.py` and commit tests/orchestration/snapshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetKey, Definitions
+
+from funnelhouse.dbt import business_timezone
+from funnelhouse.expectations.suites import mart_suites
+from funnelhouse.orchestration.assets.dbt import MARTS
+from funnelhouse.orchestration.modes import FULL_REFRESH, INCREMENTAL, MODE_TAG
+from funnelhouse.orchestration.run import load_definitions
+from funnelhouse.warehouse.publish import CANDIDATE_DATABASE, PUBLISHED_DATABASE
+
+SNAPSHOT = Path(__file__).with_name("snapshots") / "asset_graph.json"
+REGENERATE = "UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/orchestration/test_definitions.py"
+
+
+def _key(key: AssetKey) -> str:
+    return key.to_user_string()
+
+
+def asset_graph(defs: Definitions) -> dict[str, Any]:
+    """The reviewed shape of the code location, as plain sorted JSON."""
+    graph = defs.resolve_asset_graph()
+    repo = defs.get_repository_def()
+    return {
+        "assets": {
+            _key(key): {
+                "group": graph.get(key).group_name,
+                "upstream": sorted(_key(k) for k in graph.get(key).parent_keys),
+            }
+            for key in sorted(graph.get_all_asset_keys())
+        },
+        "checks": sorted(f"{_key(c.asset_key)}:{c.name}" for c in graph.asset_check_keys),
+        "jobs": {
+            job.name: {"tags": dict(sorted(job.tags.items()))}
+            for job in sorted(repo.get_all_jobs(), key=lambda j: j.name)
+            if not job.name.startswith("__")  # Dagster's implicit asset job
+        },
+        "schedules": {
+            s.name: {
+                "job": s.job_name,
+                "cron": s.cron_schedule,
+                "timezone": s.execution_timezone,
+                "default_status": s.default_status.value,
+            }
+            for s in sorted(repo.schedule_defs, key=lambda s: s.name)
+        },
+        "sensors": sorted(s.name for s in repo.sensor_defs),
+    }
+
+
+def _differences(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
+    """One line per asset, check, job, ... added, removed or changed: what to look at."""
+    lines = []
+    for part in sorted(set(expected) | set(actual)):
+        old, new = expected.get(part, {}), actual.get(part, {})
+        if isinstance(new, list) or isinstance(old, list):
+            old, new = dict.fromkeys(old), dict.fromkeys(new)
+        lines += [f"{part}: + {name}" for name in sorted(set(new) - set(old))]
+        lines += [f"{part}: - {name}" for name in sorted(set(old) - set(new))]
+        lines += [
+            f"{part}: ~ {name}: {old[name]} -> {new[name]}"
+            for name in sorted(set(old) & set(new))
+            if old[name] != new[name]
+        ]
+    return lines
+
+
+def test_asset_graph_matches_the_snapshot() -> None:
+    actual = asset_graph(load_definitions())
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n")
+    assert SNAPSHOT.exists(), f"no snapshot at {SNAPSHOT}: create it with `{REGENERATE}`"
+    expected = json.loads(SNAPSHOT.read_text())
+    differences = _differences(expected, actual)
+    assert actual == expected, (
+        f"the asset graph differs from {SNAPSHOT.name} ({len(differences)} differences):\n  "
+        + "\n  ".join(differences[:40])
+        + f"\nIf that is intended, regenerate it with `{REGENERATE}` and commit it."
+    )
+
+
+def test_every_dbt_mart_is_published_and_gated_by_a_mart_suite() -> None:
+    """The published marts are dbt's; each must have a GX suite, or it would go live unchecked."""
+    graph = load_definitions().resolve_asset_graph()
+    published = {k for k in graph.get_all_asset_keys() if k.path[0] == PUBLISHED_DATABASE}
+    assert MARTS, "no model found in dbt_project/models/marts/"
+    assert published == {AssetKey([PUBLISHED_DATABASE, m]) for m in MARTS}
+    for mart, candidate in MARTS.items():
+        assert graph.get(AssetKey([PUBLISHED_DATABASE, mart])).parent_keys == {candidate}
+    suites = {s.relation for s in mart_suites(CANDIDATE_DATABASE)}
+    ungated = sorted(m for m in MARTS if f"{CANDIDATE_DATABASE}.{m}" not in suites)
+    assert not ungated, (
+        f"dbt marts without a GX mart suite in expectations/suites.py: {ungated}; "
+        "mart_suites() must check every mart before publish makes it live"
+    )
+    checked = {k.asset_key for k in graph.asset_check_keys if k.name.startswith("marts__")}
+    assert checked == set(MARTS.values())
+
+
+def test_one_business_time_zone_and_the_mode_as_a_run_tag() -> None:
+    """Schedules fire in the zone dbt cuts periods in; each job carries its mode as a tag."""
+    repo = load_definitions().get_repository_def()
+    assert {s.execution_timezone for s in repo.schedule_defs} == {business_timezone()}
+    assert repo.get_job("incremental").tags[MODE_TAG] == INCREMENTAL
+    assert repo.get_job("full_refresh").tags[MODE_TAG] == FULL_REFRESH
