@@ -154,7 +154,10 @@ def start(host: str, port: int, bi_password: str) -> tuple[str, Path]:
          *bundle.database_files()],
         env, log, "importing the dashboards",
     )  # fmt: skip
-    print(out.strip().splitlines()[-1] if out.strip() else "dashboards imported")
+    # Superset prints its own banner on stdout too; ours are the summary and the warnings.
+    for line in out.splitlines():
+        if line.startswith(("imported ", "warning: ")):
+            print(line)
     return _start_server(settings, env, host, port), admin
 
 
