@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from funnelhouse.dbt import DBT_PROJECT_DIR, run_dbt
 from funnelhouse.ingest.raw import RawRecord, RawStore
 from funnelhouse.ingest.sources import SOURCES
@@ -54,6 +56,8 @@ def load_golden(store: RawStore) -> None:
     load(store, "bitrix24__users", g.B24_USERS, "ID")
     load(store, "bitrix24__calls", g.B24_CALLS, "ID", "ID")
     load(store, "bitrix24__activities", g.B24_ACTIVITIES, "ID")
+    load(store, "bitrix24__product_rows", g.B24_REMOVED_ROWS, "id")
+    time.sleep(0.01)  # a later sync: raw's load time (milliseconds) tells the two reads apart
     load(store, "bitrix24__product_rows", g.B24_PRODUCT_ROWS, "id")
     load(store, "amocrm__catalog_elements", g.CATALOG_ELEMENTS, "id")
     load(store, "onec__counterparties", g.COUNTERPARTIES, "Ref_Key", "DataVersion")

@@ -373,3 +373,5 @@ B24_PRODUCT_ROWS = [
     _row(2, "D", "Материалы", 10_000.0, 2),
     _row(3, "L", "Курс", 1, 1),  # a lead's row (Bitrix24 lead 1): not the deal's
 ]
+# Read in an earlier sync and gone from B1 since: the latest read of a deal is its rows.
+B24_REMOVED_ROWS = [_row(4, "D", "Старая позиция", 99_999, 1)]
