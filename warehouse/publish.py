@@ -92,7 +92,7 @@ def _candidate_state(
     rows: dict[str, int] = {}
     for mart in marts:
         count, content = client.query(
-            f"SELECT count(), sum(cityHash64(*)) FROM {ident(candidate)}.{ident(mart)}"
+            f"SELECT count(), sum(cityHash64(tuple(*))) FROM {ident(candidate)}.{ident(mart)}"
         ).result_rows[0]
         rows[mart] = int(count)
         schema = [(c.name, c.type) for c in columns(client, candidate, mart)]

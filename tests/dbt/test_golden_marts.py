@@ -311,7 +311,7 @@ def test_rebuild_of_unchanged_data_gives_identical_marts(marts):
 
     def fingerprint() -> dict[str, tuple]:
         return {
-            t: marts(f"SELECT count(), sum(cityHash64(*)) FROM marts_candidate.{t}")[0]
+            t: marts(f"SELECT count(), sum(cityHash64(tuple(*))) FROM marts_candidate.{t}")[0]
             for t in tables
         }
 
