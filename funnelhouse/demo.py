@@ -176,7 +176,8 @@ def demo(settings: WarehouseSettings, seed: int = 42, scale: float = 0.5,
                       f"{rate_multiplier:g})")  # fmt: skip
         console.print("[bold]running[/bold] the `incremental` job: ingest → staging → raw gate "
                       "→ marts → mart gate → publish")  # fmt: skip
-        result = run_job("incremental", settings, log_level="WARNING")
+        # Dagster logs only errors here: a failed step is reported in full by run_job.
+        result = run_job("incremental", settings, log_level="ERROR")
         console.print(f"run {result.run_id} succeeded in {time.monotonic() - started:.0f} s\n")
         print_key_marts(settings)
         run_dbt("docs", "generate", "--quiet", settings=settings)
