@@ -104,6 +104,7 @@ def _start_server(settings: WarehouseSettings, env: dict[str, str], host: str, p
         )
     # --name puts the marker `make down` checks (funnelhouse) in every worker's command line.
     env = {k: v for k, v in env.items() if k != "FUNNELHOUSE_BI_PASSWORD"}  # setup's only
+    pid_file.parent.mkdir(parents=True, exist_ok=True)  # a data dir `make up` never used
     proc, offset = stack._spawn(
         [str(VENV_BIN / "gunicorn"), "--name", "funnelhouse-superset",
          "--bind", f"{host}:{port}", "--workers", "2", "--worker-class", "gthread",
