@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-from dagster import AssetKey, Definitions
+import pytest
+from dagster import AssetKey, Definitions, materialize
+from dagster_dbt import DbtCliResource
 
 from funnelhouse.dbt import business_timezone
 from funnelhouse.expectations.suites import mart_suites
-from funnelhouse.orchestration.assets.dbt import MARTS
+from funnelhouse.orchestration.assets import ingest
+from funnelhouse.orchestration.assets.dbt import DBT_PROJECT, MARTS, dbt_staging
 from funnelhouse.orchestration.modes import FULL_REFRESH, INCREMENTAL, MODE_TAG
+from funnelhouse.orchestration.resources import WarehouseResource
 from funnelhouse.orchestration.run import load_definitions
 from funnelhouse.warehouse.publish import CANDIDATE_DATABASE, PUBLISHED_DATABASE
 
@@ -118,3 +125,54 @@ def test_one_business_time_zone_and_the_mode_as_a_run_tag() -> None:
     assert {s.execution_timezone for s in repo.schedule_defs} == {business_timezone()}
     assert repo.get_job("incremental").tags[MODE_TAG] == INCREMENTAL
     assert repo.get_job("full_refresh").tags[MODE_TAG] == FULL_REFRESH
+
+
+class _RecordingDbt(DbtCliResource):
+    """Records each dbt command instead of running it."""
+
+    def cli(self, args, **kwargs):  # type: ignore[override]
+        recorded.append(["dbt", *args])
+        return _NoEvents()
+
+
+class _NoEvents:
+    def stream(self):
+        return iter(())
+
+
+class _NoWarehouse(WarehouseResource):
+    @contextmanager
+    def client(self) -> Iterator[None]:
+        yield None
+
+
+class _RecordingSession:
+    def __init__(self, _store: object) -> None:
+        pass
+
+    def sync(self, source: str, stream: str, *, full_refresh: bool, **_: object) -> Any:
+        recorded.append(["sync", f"{source}/{stream}", f"full_refresh={full_refresh}"])
+        return SimpleNamespace(as_metadata=dict)
+
+
+recorded: list[list[str]] = []
+
+
+@pytest.mark.parametrize(
+    ("mode", "dbt_args", "full"),
+    [(FULL_REFRESH, ["--full-refresh"], True), (INCREMENTAL, [], False)],
+)
+def test_the_mode_tag_reaches_ingest_and_dbt(monkeypatch, mode, dbt_args, full) -> None:
+    """The job's tag alone decides: no op config, whatever the ops are called."""
+    monkeypatch.setattr(ingest, "SourceSession", _RecordingSession)
+    monkeypatch.setattr(ingest, "RawStore", lambda *_: None)
+    uis_calls = next(a for a in ingest.ingest_assets() if a.key == AssetKey(["raw", "uis__calls"]))
+    recorded.clear()
+    result = materialize(
+        [uis_calls, dbt_staging],
+        selection=[uis_calls.key, AssetKey(["staging", "stg_uis__calls"])],
+        resources={"dbt": _RecordingDbt(project_dir=DBT_PROJECT), "warehouse": _NoWarehouse()},
+        tags={MODE_TAG: mode},
+    )
+    assert result.success
+    assert recorded == [["sync", "uis/calls", f"full_refresh={full}"], ["dbt", "build", *dbt_args]]
