@@ -60,6 +60,25 @@ KEY_MARTS = [
     ("Open deals by idle status",
      "SELECT idle_status AS status, count() AS deals, sum(amount_at_stake) AS amount "
      "FROM marts.forgotten_deals GROUP BY idle_status ORDER BY idle_status"),
+    ("Outbound reach by manager, the 4 weeks to the marts' last week",
+     "SELECT manager, sum(outbound_calls) AS outbound, sum(reached_calls) AS reached, "
+     "round(sum(reached_calls) / nullIf(sum(outbound_calls), 0), 3) AS reach_rate, "
+     "round(argMax(activity_trend, week_start), 2) AS activity_trend, "
+     "max(is_burning_out) AS burning_out FROM marts.managers_reach WHERE week_start > "
+     "(SELECT max(week_start) - 28 FROM marts.managers_reach) GROUP BY manager "
+     "ORDER BY outbound DESC LIMIT 10"),
+    ("Clients nobody talks to, by manager",
+     "SELECT manager, count() AS clients, countIf(is_forgotten) AS forgotten, "
+     "countIf(went_silent) AS went_silent, countIf(never_contacted) AS never_contacted "
+     "FROM marts.forgotten_clients GROUP BY manager ORDER BY forgotten DESC LIMIT 10"),
+    ("Top 5 clients by lifetime value (1C)",
+     "SELECT customer_name AS client, lifetime_revenue AS revenue, sales_documents AS sales, "
+     "round(cumulative_share, 3) AS cumulative_share, acquisition_source AS source "
+     "FROM marts.client_value ORDER BY ltv_rank LIMIT 5"),
+    ("Leads by UTM source, {month_name}",
+     "SELECT tag_value AS utm_source, leads, deals_won AS won, round(conversion, 3) AS "
+     "conversion, revenue_won AS revenue FROM marts.leads_by_utm WHERE tag = 'utm_source' "
+     "AND period_start = '{month}' ORDER BY leads DESC LIMIT 8"),
     ("Missed calls: callback rate by weekday",
      "SELECT arrayElement(['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'], weekday) AS day, "
      "count() AS missed, round(avg(called_back), 3) AS called_back, "
