@@ -519,6 +519,8 @@ def down(settings: WarehouseSettings, wait_seconds: float = 30.0) -> Iterator[st
     for part, title in (("superset", "Superset"), ("dagster", "Dagster"), ("sources", "sources")):
         pid_file = _pid_file(settings, part)
         pid = _read_pid(pid_file)
+        if part == "superset" and not pid:
+            continue  # never started by `make bi`: nothing to say
         if pid and _is_ours(pid):
             _stop_group(pid, wait_seconds)
             yield f"{title:10s} stopped (process group {pid})"
