@@ -9,6 +9,7 @@ from funnelhouse.ingest.secrets import redact_env
 from funnelhouse.ingest.sources import SOURCES
 from funnelhouse.orchestration.dbt_project import prepare_dbt_project
 from funnelhouse.orchestration.instance import dagster_home
+from funnelhouse.orchestration.modes import SINCE_TAG
 from funnelhouse.warehouse.settings import WarehouseSettings
 
 
@@ -47,11 +48,6 @@ def resolve_selection(select: str) -> list[AssetKey]:
     return keys
 
 
-def _ingest_op(key: AssetKey) -> str | None:
-    """The op name of an ingest asset (`raw/<table>` → `raw__<table>`), else None."""
-    return f"raw__{key.path[1]}" if len(key.path) == 2 and key.path[0] == "raw" else None
-
-
 def run_job(
     name: str,
     settings: WarehouseSettings,
@@ -73,16 +69,12 @@ def run_job(
         dagster_home(settings)
         instance = DagsterInstance.get()
     job = defs.resolve_job_def(name)
-    run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    if since:
-        ingest = [k for k in keys or defs.resolve_asset_graph().get_all_asset_keys()]
-        ops = sorted({op for k in ingest if (op := _ingest_op(k))})
-        run_config["ops"] = {op: {"config": {"since": since}} for op in ops}
     result: ExecuteInProcessResult = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
-        run_config=run_config,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         asset_selection=keys,
+        tags={SINCE_TAG: since} if since else None,
     )
     if not result.success:
         failed_checks = [

@@ -25,19 +25,20 @@ from funnelhouse.ingest.raw import RawStore
 from funnelhouse.ingest.secrets import redact_env
 from funnelhouse.ingest.sources import SOURCES, Source, SourceSession
 from funnelhouse.ingest.sync import Stream, parse_since
-from funnelhouse.orchestration.modes import is_full_refresh
+from funnelhouse.orchestration.modes import backfill_since, is_full_refresh
 from funnelhouse.orchestration.resources import WarehouseResource
 
 FATAL_TAG = "funnelhouse/failed_source/"  # + source name: the reason it failed for good
 
 
 class SyncConfig(Config):
-    """Per-stream settings of one run; the run's mode comes from its tag (`modes.MODE_TAG`)."""
+    """Per-stream overrides of the run's tags (`modes.MODE_TAG`, `modes.SINCE_TAG`)."""
 
     # One stream re-read in full (True) or from its cursor (False) whatever the run's mode;
     # None: as the run's mode says.
     full_refresh: Optional[bool] = None  # noqa: UP045
-    since: Optional[str] = None  # YYYY-MM-DD: re-read what changed since then  # noqa: UP045
+    # YYYY-MM-DD: re-read what changed since then; None: the run's backfill date, if any.
+    since: Optional[str] = None  # noqa: UP045
 
 
 def _failed_earlier(context: AssetExecutionContext, source: Source) -> Optional[str]:  # noqa: UP045
@@ -72,7 +73,8 @@ def _stream_asset(source: Source, stream: Stream) -> AssetsDefinition:
                     last_logged[0] = rows
 
             try:
-                since = parse_since(config.since) if config.since else None
+                day = config.since or backfill_since(context)
+                since = parse_since(day) if day else None
                 full = (
                     is_full_refresh(context) if config.full_refresh is None else config.full_refresh
                 )

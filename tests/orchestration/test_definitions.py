@@ -25,7 +25,7 @@ from funnelhouse.dbt import business_timezone
 from funnelhouse.expectations.suites import mart_suites
 from funnelhouse.orchestration.assets import ingest
 from funnelhouse.orchestration.assets.dbt import DBT_PROJECT, MARTS, dbt_staging
-from funnelhouse.orchestration.modes import FULL_REFRESH, INCREMENTAL, MODE_TAG
+from funnelhouse.orchestration.modes import FULL_REFRESH, INCREMENTAL, MODE_TAG, SINCE_TAG
 from funnelhouse.orchestration.resources import WarehouseResource
 from funnelhouse.orchestration.run import load_definitions
 from funnelhouse.warehouse.publish import CANDIDATE_DATABASE, PUBLISHED_DATABASE
@@ -150,8 +150,8 @@ class _RecordingSession:
     def __init__(self, _store: object) -> None:
         pass
 
-    def sync(self, source: str, stream: str, *, full_refresh: bool, **_: object) -> Any:
-        recorded.append(["sync", f"{source}/{stream}", f"full_refresh={full_refresh}"])
+    def sync(self, source: str, stream: str, *, full_refresh: bool, since, **_: object) -> Any:
+        recorded.append(["sync", f"{source}/{stream}", f"full_refresh={full_refresh}", str(since)])
         return SimpleNamespace(as_metadata=dict)
 
 
@@ -159,11 +159,16 @@ recorded: list[list[str]] = []
 
 
 @pytest.mark.parametrize(
-    ("mode", "dbt_args", "full"),
-    [(FULL_REFRESH, ["--full-refresh"], True), (INCREMENTAL, [], False)],
+    ("tags", "dbt_args", "sync_args"),
+    [
+        ({MODE_TAG: FULL_REFRESH}, ["--full-refresh"], ["full_refresh=True", "None"]),
+        ({MODE_TAG: INCREMENTAL}, [], ["full_refresh=False", "None"]),
+        ({SINCE_TAG: "2020-01-01"}, [], ["full_refresh=False", "1577836800.0"]),
+    ],
+    ids=["full_refresh", "incremental", "backfill"],  # since: 2020-01-01 00:00 UTC, epoch s
 )
-def test_the_mode_tag_reaches_ingest_and_dbt(monkeypatch, mode, dbt_args, full) -> None:
-    """The job's tag alone decides: no op config, whatever the ops are called."""
+def test_run_tags_alone_set_the_mode_of_ingest_and_dbt(monkeypatch, tags, dbt_args, sync_args):
+    """The jobs' and `funnelhouse run --since`'s tags decide, whatever the ops are called."""
     monkeypatch.setattr(ingest, "SourceSession", _RecordingSession)
     monkeypatch.setattr(ingest, "RawStore", lambda *_: None)
     uis_calls = next(a for a in ingest.ingest_assets() if a.key == AssetKey(["raw", "uis__calls"]))
@@ -172,7 +177,7 @@ def test_the_mode_tag_reaches_ingest_and_dbt(monkeypatch, mode, dbt_args, full) 
         [uis_calls, dbt_staging],
         selection=[uis_calls.key, AssetKey(["staging", "stg_uis__calls"])],
         resources={"dbt": _RecordingDbt(project_dir=DBT_PROJECT), "warehouse": _NoWarehouse()},
-        tags={MODE_TAG: mode},
+        tags=tags,
     )
     assert result.success
-    assert recorded == [["sync", "uis/calls", f"full_refresh={full}"], ["dbt", "build", *dbt_args]]
+    assert recorded == [["sync", "uis/calls", *sync_args], ["dbt", "build", *dbt_args]]
