@@ -172,9 +172,13 @@ CALLS = [
     _call(1010, "02-21T10:00", "in", 45, PHONE_L5, employee=("9", "Сидоров Пётр")),
 ]
 
-COMPANIES = [{"id": 3001, "name": "ООО Ромашка", "custom_fields_values": [
-    {"field_id": 7, "field_name": "ИНН", "field_code": None, "field_type": "text",
-     "values": [{"value": "7707083893"}]}]}]  # fmt: skip
+COMPANIES = [
+    {"id": 3001, "name": "ООО Ромашка", "custom_fields_values": [
+        {"field_id": 7, "field_name": "ИНН", "field_code": None, "field_type": "text",
+         "values": [{"value": "7707083893"}]}]},
+    # A company on no deal, never called: listed as never contacted, not as forgotten.
+    {"id": 3002, "name": "ООО Тишина", "custom_fields_values": None},
+]  # fmt: skip
 TASKS = [
     {
         "id": 1,

@@ -336,7 +336,7 @@ def test_every_mart_column_carries_its_description_as_a_comment(marts):
 def test_forgotten_clients(marts):
     rows = marts(
         "SELECT client_key, client_name, manager, communications, toString(last_communication_at),"
-        " last_channel, last_manager, idle_days, is_forgotten, went_silent "
+        " last_channel, last_manager, idle_days, never_contacted, is_forgotten, went_silent "
         "FROM marts_candidate.forgotten_clients ORDER BY client_key"
     )
     # as_of 04-15 00:00 UTC. L1's company heard C1-C3 (the last on 01-15 07:00 UTC); L2's
@@ -344,11 +344,13 @@ def test_forgotten_clients(marts):
     # to in January (one active month, a golden var) and not in February, March or April.
     assert rows == [
         ("company|amocrm:3001", "ООО Ромашка", "Анна Петрова", 3, "2026-01-15 07:00:00.000",
-         "call", "Анна Петрова", 89, True, True),
+         "call", "Анна Петрова", 89, False, True, True),
+        ("company|amocrm:3002", "ООО Тишина", "unknown", 0, None, "", "", None, True, False,
+         False),
         ("contact|amocrm:9002", "Клиент L2", "Анна Петрова", 1, "2026-01-14 09:00:00.000",
-         "call", "Анна Петрова", 90, True, True),
+         "call", "Анна Петрова", 90, False, True, True),
         ("contact|amocrm:9005", "Клиент L5", "Анна Петрова", 1, "2026-02-21 07:00:00.000",
-         "call", "Сидоров Пётр", 52, False, False),
+         "call", "Сидоров Пётр", 52, False, False, False),
     ]  # fmt: skip
 
 

@@ -11,7 +11,9 @@ touches as (
     select
         client_key,
         count() as communications,
-        max(happened_at) as last_communication_at,
+        -- Nullable, so that a client the left join below finds no communication for gets
+        -- NULL rather than the type's default (1970-01-01).
+        toNullable(max(happened_at)) as last_communication_at,
         argMax(channel, (happened_at, communication_id)) as last_channel,
         argMax(manager, (happened_at, communication_id)) as last_manager,
         groupUniqArray(toStartOfMonth({{ local('happened_at') }})) as months
