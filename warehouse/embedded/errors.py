@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-_ENGINE_MESSAGE = re.compile(r"Code: (\d+)\. DB::Exception: (.*?)(?: \(([A-Z_0-9]+)\))?\s*$", re.S)
+_ENGINE_MESSAGE = re.compile(
+    r"Code: (\d+)\. DB::Exception: (.*?)(?: \(([A-Z_0-9]+)\))?(?: \(version [^)]*\))?\s*$", re.S
+)
 
 # The HTTP status a real server answers for an exception, by error name (ClickHouse's
 # src/Server/HTTP/exceptionCodeToHTTPStatus.cpp); anything else is 500.

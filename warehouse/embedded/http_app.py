@@ -11,6 +11,8 @@ import binascii
 import gzip
 import json
 import logging
+import shutil
+import tempfile
 import time
 import uuid
 import zlib
@@ -25,9 +27,12 @@ import zstandard
 
 from funnelhouse.warehouse.embedded.engine import ENGINE_ERRORS, Engine, apply_settings, run
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
+from funnelhouse.warehouse.embedded.host_files import UserFiles
+from funnelhouse.warehouse.embedded.insert_budget import InsertBudget, insert_budget_bytes
 from funnelhouse.warehouse.embedded.query_policy import QueryPolicy, with_current_user
 from funnelhouse.warehouse.embedded.request_limits import (
     LimitedReader,
+    data_too_large,
     foreign_origin,
     max_data_bytes,
     query_size_limit,
@@ -73,6 +78,7 @@ class Request:
     headers: dict[str, str]
     body: LimitedReader
     query_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    body_length: int | None = None  # bytes of an uncompressed body; None when compressed
 
     @property
     def readonly(self) -> int:
@@ -112,12 +118,19 @@ class Stats:
 
 
 class EndpointApp:
-    def __init__(self, engine: Engine, users: Users, display_name: str = "funnelhouse-embedded"):
+    def __init__(
+        self,
+        engine: Engine,
+        users: Users,
+        user_files: UserFiles,
+        display_name: str = "funnelhouse-embedded",
+    ):
         self.engine = engine
         self.users = users
         self.display_name = display_name
-        self.policy = QueryPolicy(run)
+        self.policy = QueryPolicy(run, user_files)
         self.max_data_bytes = max_data_bytes()
+        self.insert_budget = InsertBudget(insert_budget_bytes(self.max_data_bytes))
         self.timezone = run(engine._anchor, "SELECT timezone()").bytes().decode().strip()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -151,6 +164,7 @@ class EndpointApp:
                     "pages served by itself; call it from a backend or a BI tool instead",
                 )
             user = self._authenticate(environ, headers, params)
+            encoding = headers.get("content-encoding", "").strip().lower()
             req = Request(
                 method=method,
                 params=params,
@@ -162,23 +176,12 @@ class EndpointApp:
                 query_params={k[6:]: v for k, v in params.items() if k.startswith("param_")},
                 user=user,
                 headers=headers,
-                body=LimitedReader(
-                    _decoded_body(environ, headers.get("content-encoding", "")),
-                    self.max_data_bytes,
-                ),
+                body=LimitedReader(_decoded_body(environ, encoding), self.max_data_bytes),
                 query_id=query_id,
+                body_length=_body_length(environ) if encoding in ("", "identity") else None,
             )
             return self._handle(req, start_response)
         except ClickHouseError as exc:
-            if exc.name == "ACCESS_DENIED" and "READ ON FILE" in exc.message:
-                # chDB's default database looks unknown table names up as host files; the
-                # engine's grants refuse that, and a server would say the table is unknown.
-                exc = ClickHouseError(
-                    60,
-                    "UNKNOWN_TABLE",
-                    "Unknown table expression identifier (no such table; the endpoint does not "
-                    "read host files as tables)",
-                )
             if user is not None and user.name != "default" and exc.message.startswith("default:"):
                 exc.message = user.name + exc.message[len("default") :]  # the engine's own user
             return self._error(start_response, exc, query_id)
@@ -244,7 +247,9 @@ class EndpointApp:
             if insert is not None:
                 header = f"{insert.header} FORMAT {insert.format}"
                 self.policy.check(conn, req.user, header, read_only, req.settings, req.query_params)
-                self._insert(conn, insert, req.body, stats)
+                data, size = self._insert_data(req, insert, stack)
+                with self.insert_budget.reserve(size):
+                    self._insert(conn, insert, data, stats)
                 stack.close()
                 return self._respond(start_response, req, stats, None, [b""])
             text = with_current_user(sql.decode("utf-8"), req.user)
@@ -311,6 +316,24 @@ class EndpointApp:
                         run(conn, f"SET {name} = DEFAULT")
                 if database:
                     run(conn, f"USE {_quote_ident(saved_db)}")
+
+    def _insert_data(
+        self, req: Request, insert: InsertWithData, stack: ExitStack
+    ) -> tuple[IO[bytes], int]:
+        """The rest of the INSERT's data and its total size, known before the engine sees it.
+
+        An uncompressed body's size is known (the HTTP server holds it); a compressed one is
+        decompressed into a temporary file first, counted against the per-request cap."""
+        if req.body_length is not None:
+            size = len(insert.data) + req.body_length - req.body.consumed
+            if size > self.max_data_bytes:
+                raise data_too_large(self.max_data_bytes)
+            return req.body, size
+        spool = stack.enter_context(tempfile.TemporaryFile(prefix="funnelhouse-insert-"))  # noqa: SIM115
+        shutil.copyfileobj(req.body, spool, _INSERT_CHUNK)
+        size = len(insert.data) + spool.tell()
+        spool.seek(0)
+        return spool, size
 
     def _insert(self, conn: Any, insert: InsertWithData, stream: IO[bytes], stats: Stats) -> None:
         try:
@@ -438,9 +461,15 @@ class _Stream:
             self._cleanup.close()
 
 
+def _body_length(environ: dict) -> int | None:
+    try:
+        return int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+
+
 def _decoded_body(environ: dict, encoding: str) -> IO[bytes]:
     raw = environ["wsgi.input"]
-    encoding = encoding.strip().lower()
     if not encoding or encoding == "identity":
         return raw
     if encoding == "gzip":

@@ -2,10 +2,11 @@
 
 chDB runs every query as one engine user, so the endpoint does the part of a server's access
 control that grants would do: table functions, table engines and dictionary sources that touch
-the file system or the network are refused for everyone (the engine's grants refuse them too),
-a user with a database allow-list may only name tables there and the reflection tables BI tools
-read, and a GET may only read. The checks read the engine's AST, so comments, quoting and
-formatting cannot hide a name from them; whatever the checks cannot place is refused.
+the file system or the network are refused for everyone but an `allow_external` admin (the
+engine's grants refuse the network too unless such an admin exists), `file()` reads only under
+user_files, a user with a database allow-list may only name tables there and the reflection
+tables BI tools read, and a GET may only read. The checks read the engine's AST, so comments,
+quoting and formatting cannot hide a name from them; whatever the checks cannot place is refused.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
+from funnelhouse.warehouse.embedded.host_files import UserFiles, literal_string
 from funnelhouse.warehouse.embedded.sql_text import tokens
 from funnelhouse.warehouse.embedded.users import User
 
@@ -35,7 +37,8 @@ LOCAL_ENGINES = frozenset(
      "dictionary", "generaterandom", "view", "materializedview", "keepermap",
      "atomic", "ordinary", "lazy", "replicated"}
 )  # fmt: skip
-# Scalar functions that read host files without any grant check in the engine.
+# Functions that read host files (the scalar one without any grant check in the engine): allowed
+# under user_files only.
 HOST_FILE_FUNCTIONS = frozenset({"file"})
 # Scalar functions that read a table or dictionary named in a string argument.
 NAMED_TABLE_FUNCTION_PREFIXES = ("dict", "joinget", "hascolumnintable")
@@ -163,8 +166,9 @@ def with_current_user(sql: str, user: User) -> str:
 class QueryPolicy:
     """Checks one query for one user on the connection that will run it."""
 
-    def __init__(self, run: Any):
+    def __init__(self, run: Any, user_files: UserFiles):
         self._run = run  # run(conn, sql, fmt) -> engine result
+        self._user_files = user_files
 
     def check(
         self,
@@ -176,7 +180,7 @@ class QueryPolicy:
         params: dict[str, str],
     ) -> None:
         raw = sql.encode()
-        if _HOST_FILE_CLAUSES.search(raw):
+        if not user.allow_external and _HOST_FILE_CLAUSES.search(raw):
             raise _denied(user, "INTO OUTFILE / FROM INFILE (files on the server host)")
         if user.databases is not None and (
             _FILTER_SETTING.search(raw) or any(_FILTER_SETTING.search(k.encode()) for k in settings)
@@ -213,16 +217,23 @@ class QueryPolicy:
         name = node.text.split(" ")[0] if node.text else ""
         lname = name.lower()
         limited = user.databases is not None
+        external = user.allow_external
         if node.kind == "Function":
             if parent in ("TableExpression", "InsertQuery", "CreateQuery"):
                 allowed = LOCAL_TABLE_FUNCTIONS | (set() if limited else TABLE_READING_FUNCTIONS)
-                if lname not in allowed:
+                if external or lname in allowed:
+                    pass
+                elif lname in HOST_FILE_FUNCTIONS and parent == "TableExpression" and not limited:
+                    self._check_host_file(node, user)
+                else:
                     raise _denied(user, f"table function {name}()")
             elif parent == "Storage definition" and node.parent.children[0] is node:
-                if not (lname.endswith("mergetree") or lname in LOCAL_ENGINES):
+                if not (external or lname.endswith("mergetree") or lname in LOCAL_ENGINES):
                     raise _denied(user, f"table engine {name}")
-            elif lname in HOST_FILE_FUNCTIONS:
-                raise _denied(user, f"function {name}() (reads files on the server host)")
+            elif lname in HOST_FILE_FUNCTIONS and not external:
+                if limited:
+                    raise _denied(user, f"function {name}() (reads files on the server host)")
+                self._check_host_file(node, user)
             elif lname in _CURRENT_USER_FUNCTIONS and user.name != "default":
                 raise _unplaceable(f"a {name}() call it could not answer")
             elif limited and lname.startswith(NAMED_TABLE_FUNCTION_PREFIXES):
@@ -231,8 +242,23 @@ class QueryPolicy:
                 args = node.children[0].children if node.children else []
                 if len(args) == 2 and args[1].kind == "Identifier":
                     self._check_table(args[1].text, user, current_db)
-        elif node.kind == "FunctionWithKeyValueArguments" and parent == "Dictionary definition":
+        elif (
+            node.kind == "FunctionWithKeyValueArguments"
+            and parent == "Dictionary definition"
+            and not external
+        ):
             raise _denied(user, f"dictionary source {node.text or '?'}")
+        elif (
+            node.kind == "TableIdentifier"
+            and not external
+            and self._user_files.names_host_file(node.text)
+        ):
+            raise ClickHouseError(
+                60,
+                "UNKNOWN_TABLE",
+                f"Unknown table expression identifier '{node.text}' (the endpoint does not read "
+                "host files as tables; use file() on a file under user_files)",
+            )
         if not limited:
             return
         if node.kind == "TableIdentifier":
@@ -247,6 +273,13 @@ class QueryPolicy:
             self._check_table(name, user, current_db)
         elif node.kind in ("ExistsDatabaseQuery", "ShowCreateDatabaseQuery") and node.children:
             self._check_database(node.children[0].text, user)
+
+    def _check_host_file(self, node: Node, user: User) -> None:
+        args = node.children[0].children if node.children else []
+        path = literal_string(args[0].text) if args and args[0].kind == "Literal" else None
+        if path is None:
+            raise _denied(user, "file() with a path that is not a string literal")
+        self._user_files.check(path, user.name)
 
     def _check_table(self, name: str, user: User, current_db: str | None) -> None:
         assert user.databases is not None
@@ -286,7 +319,8 @@ def _denied(user: User, what: str) -> ClickHouseError:
         497,
         "ACCESS_DENIED",
         f"{user.name}: Not enough privileges: {what} is not allowed on this endpoint. "
-        "Load files and remote data through the ingest layer as `default`.",
+        "Read files from the data directory's user_files with file(), load remote data through "
+        "the ingest layer, or use a user with allow_external in the users file.",
     )
 
 

@@ -37,13 +37,17 @@ class LimitedReader:
         chunk = self._raw.read(min(size, self.limit - self.consumed + 1))
         self.consumed += len(chunk)
         if self.consumed > self.limit:
-            raise ClickHouseError(
-                229,
-                "QUERY_IS_TOO_LARGE",
-                f"Request data exceeds {self.limit} bytes after decompression; send it in "
-                f"smaller INSERTs or raise {MAX_DATA_BYTES_ENV} on the endpoint",
-            )
+            raise data_too_large(self.limit)
         return chunk
+
+
+def data_too_large(limit: int) -> ClickHouseError:
+    return ClickHouseError(
+        229,
+        "QUERY_IS_TOO_LARGE",
+        f"Request data exceeds {limit} bytes after decompression; send it in smaller INSERTs "
+        f"or raise {MAX_DATA_BYTES_ENV} on the endpoint",
+    )
 
 
 def query_size_limit(settings: dict[str, str]) -> int:

@@ -14,11 +14,17 @@ from waitress.server import create_server
 
 from funnelhouse.warehouse.embedded.engine import Engine
 from funnelhouse.warehouse.embedded.engine_config import write_engine_config
+from funnelhouse.warehouse.embedded.host_files import UserFiles
 from funnelhouse.warehouse.embedded.http_app import EndpointApp
+from funnelhouse.warehouse.embedded.oversized_body import clickhouse_error_channel
 from funnelhouse.warehouse.embedded.request_limits import max_data_bytes
 from funnelhouse.warehouse.embedded.users import Users
 
 log = logging.getLogger(__name__)
+# Room for the query part of a body on top of its INSERT data.
+_QUERY_PART_ALLOWANCE = 64 << 20
+# Bytes read from a socket at once (waitress reads 8 KiB): large INSERT bodies arrive much faster.
+_RECV_BYTES = 256 << 10
 
 
 class DataDirLocked(RuntimeError):
@@ -79,20 +85,27 @@ def serve(
     """Serve until SIGTERM or Ctrl-C, then close sessions and the engine cleanly."""
     users = Users.load(users_file)
     check_bind(host, users)
+    warehouse_dir = warehouse_dir.resolve()
     lock_fd = _lock_data_dir(warehouse_dir)
-    config = write_engine_config(warehouse_dir / "engine", warehouse_dir / "user_files")
+    user_files = warehouse_dir / "user_files"
+    config = write_engine_config(warehouse_dir / "engine", user_files, users.any_external)
+    # chDB resolves relative file paths (and host files named as tables) against the working
+    # directory, a server against user_files_path: make them the same.
+    os.chdir(user_files)
     engine = Engine(warehouse_dir / "chdb", config)
-    app = EndpointApp(engine, users, display_name=socket.gethostname())
+    app = EndpointApp(engine, users, UserFiles(user_files), display_name=socket.gethostname())
     server = create_server(
         app,
         host=host,
         port=port,
         threads=threads,
-        max_request_body_size=max_data_bytes(),
+        max_request_body_size=max_data_bytes() + _QUERY_PART_ALLOWANCE,
+        recv_bytes=_RECV_BYTES,
         channel_timeout=3600,
         ident="funnelhouse-embedded-clickhouse",
         clear_untrusted_proxy_headers=True,
     )
+    server.channel_class = clickhouse_error_channel(engine.version)  # type: ignore[union-attr]
 
     def _stop(signum, frame):
         raise KeyboardInterrupt

@@ -1,8 +1,9 @@
 """Users of the embedded endpoint, read from a TOML file shaped like ClickHouse's users.xml.
 
 chDB runs every query as one engine user, so the endpoint enforces what a server's access
-control would: each user's password, client networks, `readonly` level and database allow-list
-(`GRANT SELECT ON marts.*`); the query policy and the engine then refuse the rest.
+control would: each user's password, client networks, `readonly` level, database allow-list
+(`GRANT SELECT ON marts.*`) and the opt-in `allow_external` (an admin's file and network access);
+the query policy and the engine then refuse the rest.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class User:
     readonly: int  # 0 full access, 1 read only, 2 read only but may change settings
     networks: tuple[IPNetwork, ...] = tuple(ipaddress.ip_network(n) for n in LOOPBACK)
     databases: tuple[str, ...] | None = None  # None: every database; else only these (+ reflection)
+    allow_external: bool = False  # may use file/network table functions, engines and sources
 
     def check_password(self, password: str) -> bool:
         if not self.password_sha256_hex:
@@ -76,16 +78,25 @@ class Users:
             except ValueError as exc:
                 raise ValueError(f"{path}: users.{name}.networks: {exc}") from None
             databases = spec.get("databases")
+            allow_external = spec.get("allow_external", False)
+            if not isinstance(allow_external, bool):
+                raise ValueError(f"{path}: users.{name}.allow_external must be true or false")
             users[name] = User(
                 name,
                 str(spec.get("password_sha256_hex", "")),
                 readonly,
                 networks,
                 None if databases is None else tuple(str(d) for d in databases),
+                allow_external,
             )
         if not users:
             raise ValueError(f"{path}: no [users.<name>] sections")
         return cls(users)
+
+    @property
+    def any_external(self) -> bool:
+        """Whether some user may reach files and the network (the engine must then allow it)."""
+        return any(user.allow_external for user in self._users.values())
 
     def get(self, name: str) -> User | None:
         return self._users.get(name)

@@ -1,0 +1,113 @@
+"""Issue 15: file and network access is opt-in per user (`allow_external` in the users file).
+
+An endpoint whose users file names an admin lets that admin read any file, write files and call
+URLs, through raw HTTP and clickhouse-connect, while `default` and `bi` stay refused as before;
+the shipped users file names no admin."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from funnelhouse.warehouse.embedded.users import DEFAULT_USERS_FILE, Users
+from tests.conftest import EXTERNAL, EmbeddedServer, free_port
+from tests.warehouse.attempts import VIAS, Attempt, attempts
+
+ADMIN = ("ops", "ops-secret")
+BI = ("bi", "funnelhouse_bi")
+pytestmark = pytest.mark.skipif(EXTERNAL, reason="starts embedded endpoints of its own")
+
+
+@pytest.fixture(scope="module")
+def admin_server(tmp_path_factory) -> Iterator[EmbeddedServer]:
+    users = tmp_path_factory.mktemp("users") / "users.toml"
+    digest = hashlib.sha256(ADMIN[1].encode()).hexdigest()
+    users.write_text(
+        DEFAULT_USERS_FILE.read_text()
+        + f'\n[users.{ADMIN[0]}]\npassword_sha256_hex = "{digest}"\nallow_external = true\n'
+    )
+    server = EmbeddedServer(tmp_path_factory.mktemp("admin_warehouse"), free_port())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FUNNELHOUSE_USERS_FILE", str(users))
+        server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=VIAS)
+def attempt(request, admin_server: EmbeddedServer) -> Iterator[Attempt]:
+    with attempts(request.param, admin_server.port) as run:
+        yield run
+
+
+def test_the_admin_reaches_files_and_the_network(attempt, admin_server, tmp_path):
+    outside = tmp_path / "outside.csv"
+    outside.write_text("7,seven\n")
+    error, text = attempt(f"SELECT c2 FROM file('{outside}', 'CSV') FORMAT TSV", ADMIN)
+    assert error is None and text.strip() == "seven", text
+    ping = f"http://127.0.0.1:{admin_server.port}/ping"
+    error, text = attempt(f"SELECT * FROM url('{ping}', 'LineAsString') FORMAT TSV", ADMIN)
+    assert error is None and text.strip() == "Ok.", text
+    written = tmp_path / f"out_{uuid.uuid4().hex[:6]}.tsv"
+    error, text = attempt(
+        f"INSERT INTO FUNCTION file('{written}', 'TSV', 'x String') VALUES ('from admin')", ADMIN
+    )
+    assert error is None and written.read_text() == "from admin\n", text
+
+
+def test_an_outbound_call_to_a_silent_host_times_out(admin_server):
+    """The engine's profile bounds every outbound call (http_receive_timeout, tries): a host that
+    accepts and never answers costs the admin's query an error, not a hung thread."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        held: list[socket.socket] = []
+
+        def accept_until_closed() -> None:
+            try:
+                while True:
+                    held.append(silent.accept()[0])
+            except OSError:
+                return
+
+        accepting = threading.Thread(target=accept_until_closed, daemon=True)
+        accepting.start()
+        with attempts("http", admin_server.port) as run:
+            sql = (
+                f"SELECT * FROM url('http://127.0.0.1:{silent.getsockname()[1]}/', 'LineAsString')"
+            )
+            error, text = run(sql, ADMIN)
+        for conn in held:
+            conn.close()
+    assert error == "1000" and "Timeout" in text, text
+
+
+@pytest.mark.parametrize("auth", [None, BI], ids=["default", "bi"])
+def test_other_users_stay_refused_next_to_an_admin(attempt, admin_server, tmp_path, auth):
+    ping = f"http://127.0.0.1:{admin_server.port}/ping"
+    for sql, default_code in [
+        (f"SELECT * FROM url('{ping}', 'LineAsString')", "497"),
+        ("SELECT * FROM remote('127.0.0.1:1', system.one)", "497"),
+        ("SELECT count() FROM file('/etc/passwd', 'LineAsString')", "291"),
+        ("SELECT file('/etc/passwd')", "291"),
+        ("SELECT 1 INTO OUTFILE '/tmp/fh_admin_outfile'", "497"),
+        (f"INSERT INTO FUNCTION file('{tmp_path}/x.tsv', 'TSV', 'x String') VALUES ('x')", "497"),
+    ]:
+        error, text = attempt(sql, auth)
+        expected = {default_code} if auth is None else {"497", "164"}
+        assert error in expected, (sql, text)
+    assert not Path("/tmp/fh_admin_outfile").exists() and not (tmp_path / "x.tsv").exists()
+
+
+def test_no_user_has_external_access_unless_the_users_file_says_so(tmp_path):
+    assert not Users.load(DEFAULT_USERS_FILE).any_external
+    bad = tmp_path / "users.toml"
+    bad.write_text('[users.default]\nallow_external = "yes"\n')
+    with pytest.raises(ValueError, match="allow_external must be true or false"):
+        Users.load(bad)

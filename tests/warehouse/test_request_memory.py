@@ -1,0 +1,123 @@
+"""Issue 15, memory: huge bodies and compression bombs, ten of each at once, through raw HTTP
+and through clickhouse-connect, are refused with QUERY_IS_TOO_LARGE (229) while INSERTs within
+the cap still succeed, and the endpoint stays up with a peak RSS (VmHWM) under 2 GiB."""
+
+from __future__ import annotations
+
+import gzip
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import clickhouse_connect
+import pytest
+import requests
+from clickhouse_connect.driver.exceptions import DatabaseError
+
+from tests.conftest import EmbeddedServer
+from tests.warehouse.attempts import VIAS
+
+TIMEOUT = 900
+PEAK_LIMIT = 2 << 30
+GiB = 1 << 30
+
+
+@pytest.fixture(scope="module")
+def payloads() -> dict[str, bytes]:
+    row = b"x" * GiB + b"\n"  # one TSV row of 1 GiB: the engine cannot parse it in pieces
+    return {
+        "big_row": row,
+        "row_bomb": gzip.compress(row, compresslevel=9),
+        "query_bomb": gzip.compress(b"SELECT 1 -- " + b" " * GiB, compresslevel=9),
+        "big_query": b"SELECT 1 /* " + b"x" * (200 << 20) + b" */",
+        "fitting_row": gzip.compress(b"y" * (200 << 20) + b"\n", compresslevel=1),
+    }
+
+
+@pytest.fixture
+def table(embedded_only: EmbeddedServer) -> Iterator[str]:
+    db = f"fh_mem_{uuid.uuid4().hex[:8]}"
+    for sql in (f"CREATE DATABASE {db}", f"CREATE TABLE {db}.rows (s String) ENGINE = Log"):
+        requests.post(embedded_only.url, data=sql, timeout=TIMEOUT).raise_for_status()
+    yield f"{db}.rows"
+    requests.post(embedded_only.url, data=f"DROP DATABASE {db}", timeout=TIMEOUT)
+
+
+def _peak_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def _http_jobs(url: str, table: str, p: dict[str, bytes]) -> list[Callable[[], str | None]]:
+    def post(body: bytes, query: str | None = None, gz: bool = False) -> Callable[[], str | None]:
+        def send() -> str | None:
+            headers = {"Content-Encoding": "gzip"} if gz else {}
+            params = {"query": query} if query else {}
+            r = requests.post(url, params=params, data=body, headers=headers, timeout=TIMEOUT)
+            return r.headers.get("X-ClickHouse-Exception-Code") or str(r.status_code)
+
+        return send
+
+    insert = f"INSERT INTO {table} FORMAT TSV"
+    return (
+        [post(p["big_row"], insert)] * 10
+        + [post(p["row_bomb"], insert, gz=True)] * 10
+        + [post(p["query_bomb"], gz=True)] * 10
+        + [post(p["big_query"])] * 10
+        + [post(p["fitting_row"], insert, gz=True)] * 4
+    )
+
+
+def _clickhouse_connect_jobs(
+    port: int, table: str, p: dict[str, bytes]
+) -> list[Callable[[], str | None]]:
+    def run(action: Callable[[clickhouse_connect.driver.Client], object]) -> Callable[[], str]:
+        def send() -> str:
+            client = clickhouse_connect.get_client(
+                host="127.0.0.1",
+                port=port,
+                compress=False,
+                connect_timeout=TIMEOUT,  # also bounds sending the body: the server is busy
+                send_receive_timeout=TIMEOUT,
+            )
+            try:
+                action(client)
+            except DatabaseError as exc:
+                return str(exc.code)
+            finally:
+                client.close()
+            return "200"
+
+        return send
+
+    def raw(data: bytes, compression: str | None) -> Callable[[], str]:
+        return run(lambda c: c.raw_insert(table, ["s"], data, fmt="TSV", compression=compression))
+
+    big_query = p["big_query"].decode()
+    return (
+        [raw(p["big_row"], None)] * 10
+        + [raw(p["row_bomb"], "gzip")] * 10
+        + [run(lambda c: c.query(big_query))] * 10
+        + [raw(p["fitting_row"], "gzip")] * 4
+    )
+
+
+@pytest.mark.parametrize("via", VIAS)
+def test_bodies_and_bombs_at_once_leave_the_server_up_and_small(
+    embedded_only: EmbeddedServer, payloads: dict[str, bytes], table: str, via: str
+):
+    if via == "http":
+        jobs = _http_jobs(embedded_only.url, table, payloads)
+    else:
+        jobs = _clickhouse_connect_jobs(embedded_only.port, table, payloads)
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        codes = list(pool.map(lambda job: job(), jobs))
+    assert codes == ["229"] * (len(jobs) - 4) + ["200"] * 4
+    assert requests.get(f"{embedded_only.url}/ping", timeout=TIMEOUT).text == "Ok.\n"
+    r = requests.post(embedded_only.url, data=f"SELECT count(), max(length(s)) FROM {table}")
+    assert r.text == f"4\t{200 << 20}\n"
+    peak = _peak_rss(embedded_only.proc.pid)
+    assert peak < PEAK_LIMIT, f"peak RSS {peak / GiB:.2f} GiB"
