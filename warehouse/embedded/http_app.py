@@ -25,8 +25,10 @@ from urllib.parse import parse_qsl
 import lz4.frame
 import zstandard
 
+from funnelhouse.warehouse.embedded import external_tables
 from funnelhouse.warehouse.embedded.engine import ENGINE_ERRORS, Engine, apply_settings, run
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
+from funnelhouse.warehouse.embedded.form_data import FormData, is_form_data, read_form_data
 from funnelhouse.warehouse.embedded.host_files import UserFiles
 from funnelhouse.warehouse.embedded.insert_budget import InsertBudget, insert_budget_bytes
 from funnelhouse.warehouse.embedded.query_policy import QueryPolicy, with_current_user
@@ -79,6 +81,7 @@ class Request:
     body: LimitedReader
     query_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     body_length: int | None = None  # bytes of an uncompressed body; None when compressed
+    form: FormData | None = None  # a multipart/form-data body: fields and external tables
 
     @property
     def readonly(self) -> int:
@@ -165,20 +168,30 @@ class EndpointApp:
                 )
             user = self._authenticate(environ, headers, params)
             encoding = headers.get("content-encoding", "").strip().lower()
+            body = LimitedReader(_decoded_body(environ, encoding), self.max_data_bytes)
+            body_length = _body_length(environ) if encoding in ("", "identity") else None
+            form = None
+            if method == "POST" and is_form_data(headers.get("content-type", "")):
+                with self.insert_budget.reserve(body_length or self.max_data_bytes):
+                    form = read_form_data(body, headers["content-type"])
+                for name, value in form.fields.items():
+                    params.setdefault(name, value)  # a URL parameter wins, as on a server
+            not_settings = external_tables.describing_params(form.files if form else ())
             req = Request(
                 method=method,
                 params=params,
                 settings={
                     k: v
                     for k, v in params.items()
-                    if k not in HTTP_PARAMS and not k.startswith("param_")
+                    if k not in HTTP_PARAMS and k not in not_settings and not k.startswith("param_")
                 },
                 query_params={k[6:]: v for k, v in params.items() if k.startswith("param_")},
                 user=user,
                 headers=headers,
-                body=LimitedReader(_decoded_body(environ, encoding), self.max_data_bytes),
+                body=body,
                 query_id=query_id,
-                body_length=_body_length(environ) if encoding in ("", "identity") else None,
+                body_length=body_length,
+                form=form,
             )
             return self._handle(req, start_response)
         except ClickHouseError as exc:
@@ -244,16 +257,21 @@ class EndpointApp:
         try:
             conn = stack.enter_context(self._connection(req))
             read_only = req.method == "GET"
+            temporary = self._load_external_tables(conn, req, stack)
             if insert is not None:
                 header = f"{insert.header} FORMAT {insert.format}"
-                self.policy.check(conn, req.user, header, read_only, req.settings, req.query_params)
+                self.policy.check(
+                    conn, req.user, header, read_only, req.settings, req.query_params, temporary
+                )
                 data, size = self._insert_data(req, insert, stack)
                 with self.insert_budget.reserve(size):
                     self._insert(conn, insert, data, stats)
                 stack.close()
                 return self._respond(start_response, req, stats, None, [b""])
             text = with_current_user(sql.decode("utf-8"), req.user)
-            self.policy.check(conn, req.user, text, read_only, req.settings, req.query_params)
+            self.policy.check(
+                conn, req.user, text, read_only, req.settings, req.query_params, temporary
+            )
             fmt = output_format(sql) or req.params.get("default_format") or "TabSeparated"
             keyword = "SELECT" if sql.lstrip()[:1] == b"(" else first_keyword(sql)
             has_result = keyword in _RESULT_STATEMENTS
@@ -316,6 +334,18 @@ class EndpointApp:
                         run(conn, f"SET {name} = DEFAULT")
                 if database:
                     run(conn, f"USE {_quote_ident(saved_db)}")
+
+    def _load_external_tables(self, conn: Any, req: Request, stack: ExitStack) -> frozenset[str]:
+        """Load the request's external tables into temporary tables of its connection; they
+        are dropped after the request (a session's connection outlives it)."""
+        if req.form is None or not req.form.files:
+            return frozenset()
+        files, req.form.files = req.form.files, {}
+        with self.insert_budget.reserve(sum(len(data) for data in files.values())):
+            for name, data in files.items():
+                quoted = external_tables.load(conn, name, req.params, data)
+                stack.callback(run, conn, f"DROP TEMPORARY TABLE IF EXISTS {quoted}")
+        return frozenset(files)
 
     def _insert_data(
         self, req: Request, insert: InsertWithData, stack: ExitStack

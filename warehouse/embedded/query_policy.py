@@ -178,7 +178,10 @@ class QueryPolicy:
         read_only: bool,
         settings: dict[str, str],
         params: dict[str, str],
+        temporary: frozenset[str] = frozenset(),
     ) -> None:
+        """Raise the ClickHouse error a server would give if `user` may not run `sql`;
+        `temporary` names the request's external tables, which any user may read."""
         raw = sql.encode()
         if not user.allow_external and _HOST_FILE_CLAUSES.search(raw):
             raise _denied(user, "INTO OUTFILE / FROM INFILE (files on the server host)")
@@ -210,9 +213,11 @@ class QueryPolicy:
             current_db = self._run(conn, "SELECT currentDatabase()", "TSVRaw").bytes().decode()
             current_db = current_db.strip()
         for node in root.walk():
-            self._check_node(node, user, current_db)
+            self._check_node(node, user, current_db, temporary)
 
-    def _check_node(self, node: Node, user: User, current_db: str | None) -> None:
+    def _check_node(
+        self, node: Node, user: User, current_db: str | None, temporary: frozenset[str]
+    ) -> None:
         parent = node.parent.kind if node.parent else ""
         name = node.text.split(" ")[0] if node.text else ""
         lname = name.lower()
@@ -261,7 +266,7 @@ class QueryPolicy:
             )
         if not limited:
             return
-        if node.kind == "TableIdentifier":
+        if node.kind == "TableIdentifier" and node.text not in temporary:
             self._check_table(node.text, user, current_db)
         elif node.kind == "ShowColumns":
             raise _denied(user, "SHOW COLUMNS (use DESCRIBE or system.columns)")

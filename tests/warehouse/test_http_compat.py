@@ -1,0 +1,73 @@
+"""Issue 19: request shapes a ClickHouse server accepts that clients' own suites send, each
+through raw HTTP and through clickhouse-connect where the client can send it."""
+
+from __future__ import annotations
+
+import uuid
+
+import clickhouse_connect
+import pytest
+import requests
+from clickhouse_connect.driver.external import ExternalData
+
+from funnelhouse.warehouse.settings import WarehouseSettings
+
+TIMEOUT = 120
+BI = ("bi", "funnelhouse_bi")
+
+
+@pytest.fixture
+def url(warehouse: WarehouseSettings) -> str:
+    return f"http://{warehouse.host}:{warehouse.port}/"
+
+
+def test_multipart_form_fields_carry_the_query_and_its_parameters(url, warehouse):
+    form = {"query": (None, "SELECT {x:UInt8} + 1, {s:String}"), "param_x": (None, "41"),
+            "param_s": (None, "form")}  # fmt: skip
+    r = requests.post(url, files=form, timeout=TIMEOUT)
+    assert r.status_code == 200 and r.text == "42\tform\n", r.text
+    # A URL parameter wins over a form field of the same name, as on a server.
+    r = requests.post(url, params={"param_x": "1"}, files=form, timeout=TIMEOUT)
+    assert r.text == "2\tform\n", r.text
+    client = clickhouse_connect.get_client(
+        host=warehouse.host, port=warehouse.port, form_encode_query_params=True
+    )
+    try:
+        rows = client.query("SELECT {a:String} || '!'", parameters={"a": "hey"}).result_rows
+        assert rows == [("hey!",)]
+    finally:
+        client.close()
+
+
+def test_external_tables_are_temporary_tables_of_the_query(url, warehouse):
+    csv = {"ext": ("ext.csv", b"1,a\n2,b\n")}
+    params = {"query": "SELECT sum(id), max(s) FROM ext", "ext_structure": "id UInt32, s String",
+              "ext_format": "CSV"}  # fmt: skip
+    r = requests.post(url, params=params, files=csv, timeout=TIMEOUT)
+    assert r.status_code == 200 and r.text == "3\tb\n", r.text
+    params = {"query": "SELECT sum(_1), max(_2) FROM ext", "ext_types": "UInt32,String"}
+    r = requests.post(url, params=params, files={"ext": ("e.tsv", b"1\ta\n5\tb\n")})
+    assert r.text == "6\tb\n", r.text
+    r = requests.post(url, params={"query": "SELECT * FROM ext"}, files={"ext": ("e", b"1\n")})
+    assert r.status_code == 400 and r.headers["X-ClickHouse-Exception-Code"] == "36", r.text
+    # bi may read the table it sent, and still nothing outside marts.
+    params = {"query": "SELECT count() FROM ext", "ext_structure": "x UInt8"}
+    r = requests.post(url, params=params, files={"ext": ("e", b"1\n2\n")}, auth=BI)
+    assert r.text == "2\n", r.text
+    # In a session the table lives for its request only.
+    sid = uuid.uuid4().hex
+    r = requests.post(url, params={**params, "session_id": sid}, files={"ext": ("e", b"1\n")})
+    assert r.text == "1\n", r.text
+    r = requests.post(url, params={"session_id": sid}, data=b"EXISTS TEMPORARY TABLE ext")
+    assert r.text == "0\n", r.text
+
+    client = clickhouse_connect.get_client(host=warehouse.host, port=warehouse.port)
+    try:
+        data = ExternalData(data=b"1,a\n2,b\n", file_name="t.csv", fmt="CSV",
+                            structure="id UInt32, s String")  # fmt: skip
+        assert client.query("SELECT sum(id) FROM t", external_data=data).result_rows == [(3,)]
+        rows = client.query("SELECT s FROM t WHERE id > {m:UInt32}", parameters={"m": 1},
+                            external_data=data).result_rows  # fmt: skip
+        assert rows == [("b",)]
+    finally:
+        client.close()
