@@ -8,6 +8,7 @@ import uuid
 import clickhouse_connect
 import pytest
 import requests
+from clickhouse_connect.driver.exceptions import Error
 from clickhouse_connect.driver.external import ExternalData
 
 from funnelhouse.warehouse.settings import WarehouseSettings
@@ -69,5 +70,27 @@ def test_external_tables_are_temporary_tables_of_the_query(url, warehouse):
         rows = client.query("SELECT s FROM t WHERE id > {m:UInt32}", parameters={"m": 1},
                             external_data=data).result_rows  # fmt: skip
         assert rows == [("b",)]
+    finally:
+        client.close()
+
+
+FAILS_MID_STREAM = "SELECT throwIf(number = 3000000, 'boom mid-stream') FROM numbers(5000000)"
+
+
+def test_an_exception_mid_stream_ends_the_body_with_the_tagged_block(url, warehouse):
+    r = requests.post(url, params={"max_block_size": "1000"}, data=FAILS_MID_STREAM)
+    assert r.status_code == 200  # the headers went out with the first rows
+    tag = r.headers["X-ClickHouse-Exception-Tag"]
+    assert len(tag) == 16 and tag.isalnum()
+    head, marker, block = r.content.partition(b"__exception__\r\n" + tag.encode() + b"\r\n")
+    assert marker and head.startswith(b"0\n0\n"), r.content[-500:]
+    text, _, footer = block.partition(b"\n")
+    assert text.startswith(b"Code: 395. DB::Exception:") and b"boom mid-stream" in text
+    assert footer == f"{len(text)} {tag}\r\n__exception__\r\n".encode()
+
+    client = clickhouse_connect.get_client(host=warehouse.host, port=warehouse.port)
+    try:
+        with pytest.raises(Error, match="boom mid-stream"):
+            client.query(FAILS_MID_STREAM, settings={"max_block_size": 1000})
     finally:
         client.close()

@@ -47,6 +47,7 @@ from funnelhouse.warehouse.embedded.sql_text import (
     split_insert,
     split_values_insert,
 )
+from funnelhouse.warehouse.embedded.stream_exception import TAG_HEADER, exception_block, new_tag
 from funnelhouse.warehouse.embedded.users import AuthenticationFailed, User, Users
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class Request:
     query_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     body_length: int | None = None  # bytes of an uncompressed body; None when compressed
     form: FormData | None = None  # a multipart/form-data body: fields and external tables
+    exception_tag: str = field(default_factory=new_tag)  # marks an error after streaming began
 
     @property
     def readonly(self) -> int:
@@ -278,7 +280,13 @@ class EndpointApp:
             wait = req.params.get("wait_end_of_query") in _TRUE
             # chDB streams only SELECTs; SHOW, EXISTS and friends are small anyway.
             if keyword in ("SELECT", "WITH") and not wait:
-                chunks = _Stream(conn, text, fmt, req.query_params, stats, stack.pop_all())
+
+                def tail_error(exc: ClickHouseError) -> bytes:
+                    return exception_block(exc.body(self.engine.version), req.exception_tag)
+
+                chunks = _Stream(
+                    conn, text, fmt, req.query_params, stats, stack.pop_all(), tail_error
+                )
                 return self._respond(start_response, req, stats, fmt, chunks)
             result = run(conn, text, fmt, req.query_params)
             stats.add(result)
@@ -394,6 +402,7 @@ class EndpointApp:
             ("X-ClickHouse-Query-Id", req.query_id),
             ("X-ClickHouse-Timezone", self.timezone),
             ("X-ClickHouse-Summary", stats.header()),
+            (TAG_HEADER, req.exception_tag),
         ]
         if fmt is not None:
             headers.append(("X-ClickHouse-Format", fmt))
@@ -434,9 +443,17 @@ class _Stream:
     go out, so that early errors still get a proper error status."""
 
     def __init__(
-        self, conn: Any, sql: str, fmt: str, params: dict, stats: Stats, cleanup: ExitStack
+        self,
+        conn: Any,
+        sql: str,
+        fmt: str,
+        params: dict,
+        stats: Stats,
+        cleanup: ExitStack,
+        tail_error: Callable[[ClickHouseError], bytes],
     ):
         self._cleanup = cleanup
+        self.tail_error = tail_error  # the body's end when the query fails mid-stream
         self._stats = stats
         try:
             try:
@@ -477,7 +494,7 @@ class _Stream:
                 chunk = self._fetch()
             except ClickHouseError as exc:
                 # Headers are gone already; a real server appends the exception to the body.
-                yield b"\n" + exc.body("")
+                yield self.tail_error(exc)
                 return
             if chunk is None:
                 return
