@@ -94,3 +94,14 @@ def test_an_exception_mid_stream_ends_the_body_with_the_tagged_block(url, wareho
             client.query(FAILS_MID_STREAM, settings={"max_block_size": 1000})
     finally:
         client.close()
+
+
+def test_a_query_that_is_not_utf8_runs_as_on_a_server(url):
+    """String literals may hold any bytes; the query text is passed on as sent. (Raw HTTP only:
+    clickhouse-connect takes query text as str.)"""
+    r = requests.post(url, data=b"SELECT '\xff\xfeab' AS s, length(s), hex(s)")
+    assert r.status_code == 200 and r.content == b"\xff\xfeab\t4\tFFFE6162\n", r.content
+    r = requests.post(url + "?query=SELECT+%27%FF%27+AS+s,+hex(s)")
+    assert r.status_code == 200 and r.content == b"\xff\tFF\n", r.content
+    r = requests.post(url, data=b"SELECT \xff")  # not a token: the parser's error, not Python's
+    assert r.status_code == 400 and r.headers["X-ClickHouse-Exception-Code"] == "62", r.content

@@ -20,10 +20,20 @@ import chdb
 
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
 from funnelhouse.warehouse.embedded.query_policy import reflection_filters
+from funnelhouse.warehouse.embedded.sql_text import encode_sql
 from funnelhouse.warehouse.embedded.users import User
 
-# What chDB raises for a server-side exception ("Code: N. DB::Exception: ...").
-ENGINE_ERRORS = (RuntimeError, chdb.ChdbError)
+# What chDB raises for a server-side exception ("Code: N. DB::Exception: ..."); a message that
+# is not UTF-8 (it quotes the query) comes as the UnicodeDecodeError of reading it.
+ENGINE_ERRORS = (RuntimeError, chdb.ChdbError, UnicodeDecodeError)
+
+
+def engine_error(exc: Exception) -> ClickHouseError:
+    """The ClickHouse exception in one of ENGINE_ERRORS."""
+    if isinstance(exc, UnicodeDecodeError) and isinstance(exc.object, bytes):
+        return ClickHouseError.from_engine_message(exc.object.decode("utf-8", "replace"))
+    return ClickHouseError.from_engine_message(str(exc))
+
 
 _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PLAIN_VALUE = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
@@ -46,9 +56,9 @@ def apply_settings(conn: chdb.state.sqlitelike.Connection, settings: Mapping[str
 def run(conn: chdb.state.sqlitelike.Connection, sql: str, fmt: str = "TabSeparated", params=None):
     """Execute on the raw connection so the result keeps its read/written statistics."""
     try:
-        return conn._conn.query(sql, fmt, params=params or {})
+        return conn._conn.query(encode_sql(sql), fmt, params=params or {})
     except ENGINE_ERRORS as exc:
-        raise ClickHouseError.from_engine_message(str(exc)) from None
+        raise engine_error(exc) from None
 
 
 def restrict_reflection(conn: chdb.state.sqlitelike.Connection, databases: tuple[str, ...]) -> None:

@@ -103,4 +103,4 @@ class ClickHouseError(Exception):
     def body(self, version: str) -> bytes:
         suffix = f" ({self.name})" if self.name else ""
         text = f"Code: {self.code}. DB::Exception: {self.message}{suffix} (version {version})\n"
-        return text.encode()
+        return text.encode("utf-8", "surrogateescape")  # a query's own bytes, as sent

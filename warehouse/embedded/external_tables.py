@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from funnelhouse.warehouse.embedded.engine import ENGINE_ERRORS, run
+from funnelhouse.warehouse.embedded.engine import ENGINE_ERRORS, engine_error, run
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
 
 SUFFIXES = ("_format", "_structure", "_types")
@@ -47,5 +47,5 @@ def load(conn: Any, name: str, params: Mapping[str, str], data: bytes) -> str:
             inserter.append(data)
             inserter.finish()
     except ENGINE_ERRORS as exc:
-        raise ClickHouseError.from_engine_message(str(exc)) from None
+        raise engine_error(exc) from None
     return quoted

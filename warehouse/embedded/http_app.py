@@ -26,7 +26,13 @@ import lz4.frame
 import zstandard
 
 from funnelhouse.warehouse.embedded import external_tables
-from funnelhouse.warehouse.embedded.engine import ENGINE_ERRORS, Engine, apply_settings, run
+from funnelhouse.warehouse.embedded.engine import (
+    ENGINE_ERRORS,
+    Engine,
+    apply_settings,
+    engine_error,
+    run,
+)
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
 from funnelhouse.warehouse.embedded.form_data import FormData, is_form_data, read_form_data
 from funnelhouse.warehouse.embedded.host_files import UserFiles
@@ -42,6 +48,8 @@ from funnelhouse.warehouse.embedded.request_limits import (
 )
 from funnelhouse.warehouse.embedded.sql_text import (
     InsertWithData,
+    decode_sql,
+    encode_sql,
     first_keyword,
     output_format,
     split_insert,
@@ -149,7 +157,11 @@ class EndpointApp:
             )
         if method not in ("GET", "POST"):
             return self._plain(start_response, "405 Method Not Allowed", b"GET or POST only\n")
-        params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        params = dict(
+            parse_qsl(
+                environ.get("QUERY_STRING", ""), keep_blank_values=True, errors="surrogateescape"
+            )
+        )
         headers = {
             k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
         }
@@ -234,7 +246,7 @@ class EndpointApp:
             raise ClickHouseError(516, "AUTHENTICATION_FAILED", str(exc)) from None
 
     def _handle(self, req: Request, start_response: Callable) -> Iterable[bytes]:
-        url_query = req.params.get("query", "").encode()
+        url_query = encode_sql(req.params.get("query", ""))
         insert = split_insert(url_query + b"\n") if url_query else None
         limit = query_size_limit(req.settings)
         if insert is not None and insert.data == b"":
@@ -270,7 +282,7 @@ class EndpointApp:
                     self._insert(conn, insert, data, stats)
                 stack.close()
                 return self._respond(start_response, req, stats, None, [b""])
-            text = with_current_user(sql.decode("utf-8"), req.user)
+            text = with_current_user(decode_sql(sql), req.user)
             self.policy.check(
                 conn, req.user, text, read_only, req.settings, req.query_params, temporary
             )
@@ -375,14 +387,14 @@ class EndpointApp:
 
     def _insert(self, conn: Any, insert: InsertWithData, stream: IO[bytes], stats: Stats) -> None:
         try:
-            with conn.send_insert(insert.header, insert.format) as inserter:
+            with conn.send_insert(encode_sql(insert.header), insert.format) as inserter:
                 if insert.data:
                     inserter.append(insert.data)
                 while chunk := stream.read(_INSERT_CHUNK):
                     inserter.append(chunk)
                 result = inserter.finish()
         except ENGINE_ERRORS as exc:
-            raise ClickHouseError.from_engine_message(str(exc)) from None
+            raise engine_error(exc) from None
         stats.written_rows += result.rows_written
         stats.written_bytes += result.bytes_written
 
@@ -457,9 +469,9 @@ class _Stream:
         self._stats = stats
         try:
             try:
-                self._stream = conn.send_query(sql, fmt, params=params)
+                self._stream = conn.send_query(encode_sql(sql), fmt, params=params)
             except ENGINE_ERRORS as exc:
-                raise ClickHouseError.from_engine_message(str(exc)) from None
+                raise engine_error(exc) from None
             self._head: list[bytes] = []
             size = 0
             self._done = False
@@ -478,7 +490,7 @@ class _Stream:
         try:
             result = self._stream.fetch()
         except ENGINE_ERRORS as exc:
-            raise ClickHouseError.from_engine_message(str(exc)) from None
+            raise engine_error(exc) from None
         if result is None:
             return None
         self._stats.add(result)

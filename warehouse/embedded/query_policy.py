@@ -19,7 +19,7 @@ from typing import Any
 
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
 from funnelhouse.warehouse.embedded.host_files import UserFiles, literal_string
-from funnelhouse.warehouse.embedded.sql_text import tokens
+from funnelhouse.warehouse.embedded.sql_text import decode_sql, encode_sql, tokens
 from funnelhouse.warehouse.embedded.users import User
 
 # Table functions that only compute rows; everything else (file, url, s3, remote, mysql, ...)
@@ -142,7 +142,7 @@ def with_current_user(sql: str, user: User) -> str:
     string (the engine's AST check afterwards refuses any call this missed)."""
     if user.name == "default":
         return sql
-    raw = sql.encode()
+    raw = encode_sql(sql)
     toks = list(tokens(raw))
     out, last = [], 0
     for i in range(len(toks) - 2):
@@ -160,7 +160,7 @@ def with_current_user(sql: str, user: User) -> str:
     if not out:
         return sql
     out.append(raw[last:])
-    return b"".join(out).decode()
+    return decode_sql(b"".join(out))
 
 
 class QueryPolicy:
@@ -182,7 +182,7 @@ class QueryPolicy:
     ) -> None:
         """Raise the ClickHouse error a server would give if `user` may not run `sql`;
         `temporary` names the request's external tables, which any user may read."""
-        raw = sql.encode()
+        raw = encode_sql(sql)
         if not user.allow_external and _HOST_FILE_CLAUSES.search(raw):
             raise _denied(user, "INTO OUTFILE / FROM INFILE (files on the server host)")
         if user.databases is not None and (
@@ -190,7 +190,8 @@ class QueryPolicy:
         ):
             raise _denied(user, "changing additional_table_filters")
         explain_sql = _without_format_clause(raw)
-        text = self._run(conn, "EXPLAIN AST " + explain_sql, "TSVRaw", params).bytes().decode()
+        explained = self._run(conn, "EXPLAIN AST " + explain_sql, "TSVRaw", params).bytes()
+        text = decode_sql(explained)
         root = parse_ast(text)
         if read_only and root.kind not in READ_STATEMENTS:
             raise ClickHouseError(
@@ -336,9 +337,9 @@ def _without_format_clause(raw: bytes) -> str:
     comment, so the engine parses the same statement otherwise."""
     toks = [t for t in tokens(raw) if t.depth == 0]
     if toks and toks[0].text.upper() == b"INSERT":
-        return raw.decode()  # an INSERT's FORMAT names its input; EXPLAIN output stays TSVRaw
+        return decode_sql(raw)  # an INSERT's FORMAT names its input; EXPLAIN output stays TSVRaw
     buf = bytearray(raw)
     for prev, tok in itertools.pairwise(toks):
         if prev.kind == "word" and prev.text.upper() == b"FORMAT" and tok.kind == "word":
             buf[prev.start : tok.end] = b" " * (tok.end - prev.start)
-    return buf.decode()
+    return decode_sql(bytes(buf))

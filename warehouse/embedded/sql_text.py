@@ -14,6 +14,16 @@ _WORD_START = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
 _WORD = _WORD_START | frozenset(b"0123456789$")
 
 
+def decode_sql(raw: bytes) -> str:
+    """Query bytes as text without losing any: a server runs queries that are not UTF-8 (string
+    literals may hold any bytes), so invalid bytes survive as surrogates until `encode_sql`."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def encode_sql(sql: str) -> bytes:
+    return sql.encode("utf-8", "surrogateescape")
+
+
 @dataclass(frozen=True)
 class Token:
     kind: str  # "word", "quoted", "string", "number", "punct"
@@ -118,8 +128,9 @@ def split_insert(sql: bytes) -> InsertWithData | None:
             if word in (b"SELECT", b"WITH", b"VALUES") and (prev is None or prev.text != b"."):
                 return None
             if prev is not None and prev.kind == "word" and prev.text.upper() == b"FORMAT":
-                header = sql[: prev.start].decode("utf-8").rstrip()
-                return InsertWithData(header, tok.text.decode(), sql[_data_start(sql, tok.end) :])
+                header = decode_sql(sql[: prev.start]).rstrip()
+                fmt = decode_sql(tok.text)
+                return InsertWithData(header, fmt, sql[_data_start(sql, tok.end) :])
         prev = tok
     return None
 
@@ -138,7 +149,7 @@ def split_values_insert(sql: bytes) -> InsertWithData | None:
             if word in (b"SELECT", b"WITH", b"FORMAT"):
                 return None
             if word == b"VALUES":
-                header = sql[: tok.start].decode("utf-8").rstrip()
+                header = decode_sql(sql[: tok.start]).rstrip()
                 return InsertWithData(header, "Values", sql[tok.end :])
         prev = tok
     return None
@@ -169,6 +180,6 @@ def output_format(sql: bytes) -> str | None:
             and prev.depth == 0
             and prev.text.upper() == b"FORMAT"
         ):
-            found = tok.text.decode()
+            found = decode_sql(tok.text)
         prev = tok
     return found
