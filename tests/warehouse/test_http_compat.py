@@ -105,3 +105,23 @@ def test_a_query_that_is_not_utf8_runs_as_on_a_server(url):
     assert r.status_code == 200 and r.content == b"\xff\tFF\n", r.content
     r = requests.post(url, data=b"SELECT \xff")  # not a token: the parser's error, not Python's
     assert r.status_code == 400 and r.headers["X-ClickHouse-Exception-Code"] == "62", r.content
+
+
+def test_url_settings_are_parsed_by_the_settings_type(url, warehouse):
+    """A server parses each URL setting from its text: a number for a String setting is text."""
+    sql = (
+        "SELECT getSetting('log_comment'), getSetting('max_block_size'), "
+        "getSetting('join_use_nulls')"
+    )
+    params = {"log_comment": "123", "max_block_size": "777", "join_use_nulls": "true"}
+    r = requests.post(url, params=params, data=sql)
+    assert r.status_code == 200 and r.text == "123\t777\ttrue\n", r.text
+    r = requests.post(url, params={"max_block_size": "x"}, data="SELECT 1")
+    assert r.headers.get("X-ClickHouse-Exception-Code") == "27", r.text  # the engine parsed it
+
+    client = clickhouse_connect.get_client(host=warehouse.host, port=warehouse.port)
+    try:
+        rows = client.query("SELECT getSetting('log_comment')", settings={"log_comment": 42})
+        assert rows.result_rows == [("42",)]
+    finally:
+        client.close()

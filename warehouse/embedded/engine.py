@@ -36,12 +36,11 @@ def engine_error(exc: Exception) -> ClickHouseError:
 
 
 _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_PLAIN_VALUE = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 
 
 def _literal(value: str) -> str:
-    if _PLAIN_VALUE.match(value):
-        return value
+    """A URL setting's value as a string literal: the engine parses it by the setting's type, as
+    a server parses URL settings (`SET log_comment = 123` would fail, `'123'` is a String)."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
