@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import clickhouse_connect
+import pyarrow as pa
 import pytest
 import requests
 from clickhouse_connect.driver.exceptions import Error
@@ -123,5 +124,25 @@ def test_url_settings_are_parsed_by_the_settings_type(url, warehouse):
     try:
         rows = client.query("SELECT getSetting('log_comment')", settings={"log_comment": 42})
         assert rows.result_rows == [("42",)]
+    finally:
+        client.close()
+
+
+ARROW_SQL = "SELECT number, toString(number) AS s FROM numbers(1000000)"
+
+
+def test_an_arrow_stream_carries_a_batch_per_block(url, warehouse):
+    r = requests.post(
+        url, params={"max_block_size": "100000"}, data=ARROW_SQL + " FORMAT ArrowStream"
+    )
+    batches = list(pa.ipc.open_stream(r.content))
+    assert len(batches) == 10 and sum(b.num_rows for b in batches) == 1_000_000
+    assert batches[-1].column(0)[-1].as_py() == 999_999
+
+    client = clickhouse_connect.get_client(host=warehouse.host, port=warehouse.port)
+    try:
+        with client.query_arrow_stream(ARROW_SQL, settings={"max_block_size": 100000}) as stream:
+            sizes = [batch.num_rows for batch in stream]
+        assert len(sizes) > 1 and sum(sizes) == 1_000_000
     finally:
         client.close()

@@ -26,6 +26,7 @@ import lz4.frame
 import zstandard
 
 from funnelhouse.warehouse.embedded import external_tables
+from funnelhouse.warehouse.embedded.arrow_stream import ArrowStreamJoiner
 from funnelhouse.warehouse.embedded.engine import (
     ENGINE_ERRORS,
     Engine,
@@ -467,6 +468,7 @@ class _Stream:
         self._cleanup = cleanup
         self.tail_error = tail_error  # the body's end when the query fails mid-stream
         self._stats = stats
+        self._joiner = ArrowStreamJoiner() if fmt.lower() == "arrowstream" else None
         try:
             try:
                 self._stream = conn.send_query(encode_sql(sql), fmt, params=params)
@@ -492,9 +494,14 @@ class _Stream:
         except ENGINE_ERRORS as exc:
             raise engine_error(exc) from None
         if result is None:
-            return None
+            if self._joiner is None:
+                return None
+            end, self._joiner = self._joiner.finish(), None
+            return end
         self._stats.add(result)
         data = result.bytes()
+        if self._joiner is not None:
+            data = self._joiner.feed(data)
         self._stats.result_bytes += len(data)
         return data
 
