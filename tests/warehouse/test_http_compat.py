@@ -3,12 +3,15 @@ through raw HTTP and through clickhouse-connect where the client can send it."""
 
 from __future__ import annotations
 
+import struct
 import uuid
 
 import clickhouse_connect
+import lz4.block
 import pyarrow as pa
 import pytest
 import requests
+import zstandard
 from clickhouse_connect.driver.exceptions import Error
 from clickhouse_connect.driver.external import ExternalData
 
@@ -146,3 +149,35 @@ def test_an_arrow_stream_carries_a_batch_per_block(url, warehouse):
         assert len(sizes) > 1 and sum(sizes) == 1_000_000
     finally:
         client.close()
+
+
+def _block(method: int, data: bytes, size: int | None = None) -> bytes:
+    """One block of ClickHouse's compression format (checksum left zero: not verified)."""
+    if method == 0x82:
+        payload = lz4.block.compress(data, store_size=False)
+    elif method == 0x90:
+        payload = zstandard.ZstdCompressor().compress(data)
+    else:
+        payload = data
+    header = struct.pack("<BII", method, len(payload) + 9, len(data) if size is None else size)
+    return bytes(16) + header + payload
+
+
+def test_bodies_in_clickhouse_block_compression_are_read_with_decompress_1(url):
+    table = f"default.fh_blocks_{uuid.uuid4().hex[:8]}"
+    requests.post(url, data=f"CREATE TABLE {table} (n UInt32, s String) ENGINE = Memory")
+    try:
+        rows = b"".join(b"%d\trow%d\n" % (i, i) for i in range(100_000))
+        half = rows.index(b"\n", len(rows) // 2) + 1
+        body = _block(0x82, rows[:half]) + _block(0x90, rows[half:]) + _block(0x02, b"")
+        params = {"query": f"INSERT INTO {table} FORMAT TSV", "decompress": "1"}
+        r = requests.post(url, params=params, data=body, timeout=TIMEOUT)
+        assert r.status_code == 200, r.text
+        query = _block(0x82, f"SELECT count(), sum(n) FROM {table}".encode())
+        r = requests.post(url, params={"decompress": "1"}, data=query, timeout=TIMEOUT)
+        assert r.text == f"100000\t{sum(range(100_000))}\n", r.text
+        forged = _block(0x02, b"x")[:21] + struct.pack("<I", 1 << 30) + b"x"
+        r = requests.post(url, params={"decompress": "1"}, data=forged, timeout=TIMEOUT)
+        assert r.headers["X-ClickHouse-Exception-Code"] == "160", r.text
+    finally:
+        requests.post(url, data=f"DROP TABLE {table}")

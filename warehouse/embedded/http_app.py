@@ -38,6 +38,7 @@ from funnelhouse.warehouse.embedded.errors import ClickHouseError
 from funnelhouse.warehouse.embedded.form_data import FormData, is_form_data, read_form_data
 from funnelhouse.warehouse.embedded.host_files import UserFiles
 from funnelhouse.warehouse.embedded.insert_budget import InsertBudget, insert_budget_bytes
+from funnelhouse.warehouse.embedded.native_compression import NativeBlockReader
 from funnelhouse.warehouse.embedded.query_policy import QueryPolicy, with_current_user
 from funnelhouse.warehouse.embedded.request_limits import (
     LimitedReader,
@@ -183,8 +184,13 @@ class EndpointApp:
                 )
             user = self._authenticate(environ, headers, params)
             encoding = headers.get("content-encoding", "").strip().lower()
-            body = LimitedReader(_decoded_body(environ, encoding), self.max_data_bytes)
-            body_length = _body_length(environ) if encoding in ("", "identity") else None
+            decoded = _decoded_body(environ, encoding)
+            block_compressed = params.get("decompress") in _TRUE
+            if block_compressed:
+                decoded = NativeBlockReader(decoded)
+            body = LimitedReader(decoded, self.max_data_bytes)
+            plain = encoding in ("", "identity") and not block_compressed
+            body_length = _body_length(environ) if plain else None
             form = None
             if method == "POST" and is_form_data(headers.get("content-type", "")):
                 with self.insert_budget.reserve(body_length or self.max_data_bytes):
