@@ -3,6 +3,7 @@ through raw HTTP and through clickhouse-connect where the client can send it."""
 
 from __future__ import annotations
 
+import json
 import struct
 import uuid
 
@@ -181,3 +182,44 @@ def test_bodies_in_clickhouse_block_compression_are_read_with_decompress_1(url):
         assert r.headers["X-ClickHouse-Exception-Code"] == "160", r.text
     finally:
         requests.post(url, data=f"DROP TABLE {table}")
+
+
+TOTALS_SQL = (
+    "SELECT number % 2 AS k, count() AS c FROM numbers(10) GROUP BY k WITH TOTALS ORDER BY k"
+)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        ("CSV", "text/csv; charset=UTF-8; header=absent"),
+        ("CSVWithNames", "text/csv; charset=UTF-8; header=present"),
+        ("JSONEachRow", "application/x-ndjson; charset=UTF-8"),
+        ("JSON", "application/json; charset=UTF-8"),
+        ("TabSeparated", "text/tab-separated-values; charset=UTF-8"),
+        ("Native", "application/octet-stream"),
+    ],
+)
+def test_content_type_names_the_format_as_a_server_does(url, fmt, expected):
+    r = requests.post(url, data=f"SELECT 1 AS x FORMAT {fmt}", timeout=TIMEOUT)
+    assert r.headers["Content-Type"] == expected
+
+
+def test_totals_statistics_and_progress_rows_come_with_the_result(url, warehouse):
+    doc = requests.post(url, data=TOTALS_SQL + " FORMAT JSON", timeout=TIMEOUT).json()
+    assert doc["totals"] == {"k": 0, "c": 10}
+    assert doc["statistics"]["rows_read"] == 10 and doc["rows"] == 2
+    lines = requests.post(url, data=TOTALS_SQL + " FORMAT JSONEachRowWithProgress").text
+    rows = [json.loads(line) for line in lines.splitlines()]
+    assert {"totals": {"k": 0, "c": 10}} in rows
+    progress = [row["progress"] for row in rows if "progress" in row]
+    assert progress and progress[-1]["read_rows"] == "10"
+    tsv = requests.post(url, data=TOTALS_SQL + " FORMAT TSV", timeout=TIMEOUT).text
+    assert tsv == "0\t5\n1\t5\n\n0\t10\n"
+
+    client = clickhouse_connect.get_client(host=warehouse.host, port=warehouse.port)
+    try:
+        raw = client.raw_query(TOTALS_SQL, fmt="JSON")
+        assert json.loads(raw)["totals"] == {"k": 0, "c": 10}
+    finally:
+        client.close()

@@ -39,6 +39,7 @@ from funnelhouse.warehouse.embedded.form_data import FormData, is_form_data, rea
 from funnelhouse.warehouse.embedded.host_files import UserFiles
 from funnelhouse.warehouse.embedded.insert_budget import InsertBudget, insert_budget_bytes
 from funnelhouse.warehouse.embedded.native_compression import NativeBlockReader
+from funnelhouse.warehouse.embedded.output_formats import content_type, needs_whole_result
 from funnelhouse.warehouse.embedded.query_policy import QueryPolicy, with_current_user
 from funnelhouse.warehouse.embedded.request_limits import (
     LimitedReader,
@@ -296,7 +297,7 @@ class EndpointApp:
             fmt = output_format(sql) or req.params.get("default_format") or "TabSeparated"
             keyword = "SELECT" if sql.lstrip()[:1] == b"(" else first_keyword(sql)
             has_result = keyword in _RESULT_STATEMENTS
-            wait = req.params.get("wait_end_of_query") in _TRUE
+            wait = req.params.get("wait_end_of_query") in _TRUE or needs_whole_result(fmt, sql)
             # chDB streams only SELECTs; SHOW, EXISTS and friends are small anyway.
             if keyword in ("SELECT", "WITH") and not wait:
 
@@ -416,7 +417,7 @@ class EndpointApp:
         body: Iterable[bytes],
     ) -> Iterable[bytes]:
         headers = [
-            ("Content-Type", _content_type(fmt or "")),
+            ("Content-Type", content_type(fmt or "")),
             ("X-ClickHouse-Server-Display-Name", self.display_name),
             ("X-ClickHouse-Query-Id", req.query_id),
             ("X-ClickHouse-Timezone", self.timezone),
@@ -626,19 +627,6 @@ def _current_settings(conn: Any, settings: dict[str, str]) -> dict[str, tuple[st
 
 def _quote_ident(name: str) -> str:
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
-
-
-def _content_type(fmt: str) -> str:
-    f = fmt.lower()
-    if f.startswith(("tabseparated", "tsv")):
-        return "text/tab-separated-values; charset=UTF-8"
-    if f.startswith("csv"):
-        return "text/csv; charset=UTF-8"
-    if f.startswith("json"):
-        return "application/json; charset=UTF-8"
-    if f.startswith(("native", "rowbinary", "parquet", "arrow", "orc", "avro")):
-        return "application/octet-stream"
-    return "text/plain; charset=UTF-8"
 
 
 _REASONS = {
