@@ -264,7 +264,9 @@ def test_1c_object_without_ref_key_fails_the_run_at_ingest(clean, warehouse, ful
 
     def raw_onec(database: str) -> list:
         return [
-            client.query(f"SELECT count(), sum(cityHash64(tuple(*))) FROM {database}.{t}").result_rows
+            client.query(
+                f"SELECT count(), sum(cityHash64(tuple(*))) FROM {database}.{t}"
+            ).result_rows
             for t in (*ONEC, "_cursors")
         ]
 
