@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 _ENGINE_MESSAGE = re.compile(
-    r"Code: (\d+)\. DB::Exception: (.*?)(?: \(([A-Z_0-9]+)\))?(?: \(version [^)]*\))?\s*$", re.S
+    r"Code: (\d+)\. DB::\w*Exception: (.*?)(?: \(([A-Z_0-9]+)\))?(?: \(version [^)]*\))?\s*$", re.S
 )
 
 # The HTTP status a real server answers for an exception, by error name (ClickHouse's
@@ -49,6 +49,11 @@ _STATUS_BY_NAME = {
             "INCORRECT_DATA",
             "TYPE_MISMATCH",
             "VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE",
+            "CANNOT_DECOMPRESS",
+            "ZLIB_INFLATE_FAILED",
+            "ZSTD_DECODER_FAILED",
+            "LZ4_DECODER_FAILED",
+            "TOO_LARGE_SIZE_COMPRESSED",
         ],
         400,
     ),

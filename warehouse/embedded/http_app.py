@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import json
 import logging
 import shutil
@@ -27,6 +26,7 @@ import zstandard
 
 from funnelhouse.warehouse.embedded import external_tables
 from funnelhouse.warehouse.embedded.arrow_stream import ArrowStreamJoiner
+from funnelhouse.warehouse.embedded.body_decoding import decoded_body
 from funnelhouse.warehouse.embedded.engine import (
     ENGINE_ERRORS,
     Engine,
@@ -78,7 +78,8 @@ _RESULT_STATEMENTS = frozenset(
 )
 _PREFETCH_BYTES = 1 << 20
 _INSERT_CHUNK = 4 << 20
-_INFLATE_INPUT = 64 << 10
+# How chDB's streaming API reports an engine error whose message is not UTF-8.
+_UNREADABLE_MESSAGE = "codec can't decode"
 _TRUE = frozenset({"1", "true", "True"})
 
 
@@ -185,7 +186,7 @@ class EndpointApp:
                 )
             user = self._authenticate(environ, headers, params)
             encoding = headers.get("content-encoding", "").strip().lower()
-            decoded = _decoded_body(environ, encoding)
+            decoded = decoded_body(environ, encoding)
             block_compressed = params.get("decompress") in _TRUE
             if block_compressed:
                 decoded = NativeBlockReader(decoded)
@@ -491,9 +492,24 @@ class _Stream:
                     break
                 self._head.append(chunk)
                 size += len(chunk)
+        except ClickHouseError as exc:
+            try:
+                if exc.code == 1001 and _UNREADABLE_MESSAGE in exc.message:
+                    self._raise_readable(conn, sql, fmt, params)
+                raise
+            finally:
+                cleanup.close()
         except BaseException:
             cleanup.close()
             raise
+
+    def _raise_readable(self, conn: Any, sql: str, fmt: str, params: dict) -> None:
+        """chDB's streaming API loses an error message that is not UTF-8 (it quotes the
+        query); nothing is sent yet, so the SELECT runs again to report the engine's error."""
+        stream = getattr(self, "_stream", None)
+        if stream is not None:
+            stream.close()
+        run(conn, sql, fmt, params)
 
     def _fetch(self) -> bytes | None:
         try:
@@ -539,45 +555,6 @@ def _body_length(environ: dict) -> int | None:
         return int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return None
-
-
-def _decoded_body(environ: dict, encoding: str) -> IO[bytes]:
-    raw = environ["wsgi.input"]
-    if not encoding or encoding == "identity":
-        return raw
-    if encoding == "gzip":
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    if encoding == "lz4":
-        return lz4.frame.LZ4FrameFile(raw, mode="rb")
-    if encoding == "zstd":
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-    if encoding == "deflate":
-        return _InflateReader(raw)
-    raise ClickHouseError(
-        89, "UNKNOWN_COMPRESSION_METHOD", f"Unknown Content-Encoding of HTTP request: {encoding}"
-    )
-
-
-class _InflateReader:
-    """Inflates at most `size` bytes a call, so a deflate bomb cannot grow memory."""
-
-    def __init__(self, raw: IO[bytes]):
-        self._raw = raw
-        self._inflate = zlib.decompressobj()
-
-    def read(self, size: int = -1) -> bytes:
-        size = _INSERT_CHUNK if size is None or size < 0 else size
-        while True:
-            pending = self._inflate.unconsumed_tail
-            if pending:
-                out = self._inflate.decompress(pending, size)
-            else:
-                chunk = self._raw.read(_INFLATE_INPUT)
-                if not chunk:
-                    return self._inflate.flush()[:size]
-                out = self._inflate.decompress(chunk, size)
-            if out:
-                return out
 
 
 def _response_encoding(req: Request) -> str | None:

@@ -43,11 +43,11 @@ class NativeBlockReader:
         method, compressed, size = _HEADER.unpack_from(head, _CHECKSUM_BYTES)
         if compressed < _HEADER.size or compressed - _HEADER.size > MAX_BLOCK_BYTES:
             raise ClickHouseError(
-                160, "TOO_LARGE_SIZE_COMPRESSED", f"Too large size_compressed: {compressed}"
+                39, "TOO_LARGE_SIZE_COMPRESSED", f"Too large size_compressed: {compressed}"
             )
         if size > MAX_BLOCK_BYTES:
             raise ClickHouseError(
-                160,
+                39,
                 "TOO_LARGE_SIZE_COMPRESSED",
                 f"A compressed block claims {size} bytes; the endpoint takes blocks of up to "
                 f"{MAX_BLOCK_BYTES} bytes (clients send 1 MiB blocks)",
