@@ -61,6 +61,18 @@ def test_the_admin_reaches_files_and_the_network(attempt, admin_server, tmp_path
     assert error is None and written.read_text() == "from admin\n", text
 
 
+def test_every_outbound_client_has_a_timeout(admin_server):
+    names = {"connect_timeout": "5", "http_receive_timeout": "30", "http_max_tries": "2",
+             "external_storage_connect_timeout_sec": "5",
+             "external_storage_rw_timeout_sec": "30", "s3_request_timeout_ms": "30000"}  # fmt: skip
+    listed = ", ".join(f"'{n}'" for n in names)
+    with attempts("http", admin_server.port) as run:
+        error, text = run(
+            f"SELECT name, value FROM system.settings WHERE name IN ({listed})", ADMIN
+        )
+    assert error is None and dict(line.split("\t") for line in text.splitlines()) == names
+
+
 def test_an_outbound_call_to_a_silent_host_times_out(admin_server):
     """The engine's profile bounds every outbound call (http_receive_timeout, tries): a host that
     accepts and never answers costs the admin's query an error, not a hung thread."""

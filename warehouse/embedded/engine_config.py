@@ -26,6 +26,9 @@ _USERS_XML = """<clickhouse>
       <receive_timeout>30</receive_timeout>
       <send_timeout>30</send_timeout>
       <http_max_tries>2</http_max_tries>
+      <external_storage_connect_timeout_sec>5</external_storage_connect_timeout_sec>
+      <external_storage_rw_timeout_sec>30</external_storage_rw_timeout_sec>
+      <s3_request_timeout_ms>30000</s3_request_timeout_ms>
     </default>
   </profiles>
   <quotas><default></default></quotas>
