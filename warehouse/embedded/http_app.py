@@ -43,6 +43,7 @@ from funnelhouse.warehouse.embedded.output_formats import content_type, needs_wh
 from funnelhouse.warehouse.embedded.query_policy import QueryPolicy, with_current_user
 from funnelhouse.warehouse.embedded.request_limits import (
     LimitedReader,
+    Readable,
     data_too_large,
     foreign_origin,
     max_data_bytes,
@@ -185,14 +186,7 @@ class EndpointApp:
                     "pages served by itself; call it from a backend or a BI tool instead",
                 )
             user = self._authenticate(environ, headers, params)
-            encoding = headers.get("content-encoding", "").strip().lower()
-            decoded = decoded_body(environ, encoding)
-            block_compressed = params.get("decompress") in _TRUE
-            if block_compressed:
-                decoded = NativeBlockReader(decoded)
-            body = LimitedReader(decoded, self.max_data_bytes)
-            plain = encoding in ("", "identity") and not block_compressed
-            body_length = _body_length(environ) if plain else None
+            body, body_length = self._body(environ, headers, params)
             form = None
             if method == "POST" and is_form_data(headers.get("content-type", "")):
                 with self.insert_budget.reserve(body_length or self.max_data_bytes):
@@ -227,6 +221,18 @@ class EndpointApp:
             return self._error(start_response, error, query_id)
 
     # -- request pieces -------------------------------------------------------------------
+
+    def _body(
+        self, environ: dict, headers: dict[str, str], params: dict[str, str]
+    ) -> tuple[LimitedReader, int | None]:
+        """The decoded body, capped, and its length when known before reading (uncompressed)."""
+        encoding = headers.get("content-encoding", "").strip().lower()
+        decoded: Readable = decoded_body(environ, encoding)
+        block_compressed = params.get("decompress") in _TRUE
+        if block_compressed:
+            decoded = NativeBlockReader(decoded)
+        plain = encoding in ("", "identity") and not block_compressed
+        return LimitedReader(decoded, self.max_data_bytes), _body_length(environ) if plain else None
 
     def _authenticate(self, environ: dict, headers: dict[str, str], params: dict[str, str]) -> User:
         name, password = "default", ""

@@ -10,12 +10,12 @@ lz4/zstd frame checks still catch corrupt payloads). A block may not claim more 
 from __future__ import annotations
 
 import struct
-from typing import IO
 
 import lz4.block
 import zstandard
 
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
+from funnelhouse.warehouse.embedded.request_limits import Readable
 
 MAX_BLOCK_BYTES = 64 << 20
 _HEADER = struct.Struct("<BII")  # method, compressed size (with this 9-byte header), size
@@ -25,7 +25,7 @@ _CHECKSUM_BYTES = 16
 class NativeBlockReader:
     """A file-like reader of the decompressed bytes of a block-compressed body."""
 
-    def __init__(self, raw: IO[bytes]):
+    def __init__(self, raw: Readable):
         self._raw = raw
         self._pending = memoryview(b"")
 

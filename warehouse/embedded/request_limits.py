@@ -8,7 +8,7 @@ nor a small compression bomb can grow the process: the query part is capped at `
 from __future__ import annotations
 
 import os
-from typing import IO
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
@@ -23,10 +23,14 @@ def max_data_bytes() -> int:
     return int(os.environ.get(MAX_DATA_BYTES_ENV) or DEFAULT_MAX_DATA_BYTES)
 
 
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class LimitedReader:
     """Reads a (decoded) body and refuses to go past `limit` bytes in total."""
 
-    def __init__(self, raw: IO[bytes], limit: int):
+    def __init__(self, raw: Readable, limit: int):
         self._raw = raw
         self.limit = limit
         self.consumed = 0
