@@ -72,7 +72,7 @@ KEY_MARTS = [
      "countIf(went_silent) AS went_silent, countIf(never_contacted) AS never_contacted "
      "FROM marts.forgotten_clients GROUP BY manager ORDER BY forgotten DESC LIMIT 10"),
     ("Top 5 clients by lifetime value (1C)",
-     "SELECT customer_name AS client, lifetime_revenue AS revenue, sales_documents AS sales, "
+     "SELECT customer_name AS client, lifetime_revenue AS revenue, sales_documents AS documents, "
      "round(cumulative_share, 3) AS cumulative_share, acquisition_source AS source "
      "FROM marts.client_value ORDER BY ltv_rank LIMIT 5"),
     ("Leads by UTM source, {month_name}",
