@@ -72,6 +72,13 @@ HTTP_PARAMS = frozenset(
         "buffer_size", "wait_end_of_query", "role", "stacktrace", "client_protocol_version",
     }
 )  # fmt: skip
+# Settings the parser reads: they apply before the endpoint parses a query to check it.
+PARSER_SETTINGS = frozenset(
+    {
+        "max_query_size", "max_parser_depth", "max_parser_backtracks", "dialect",
+        "implicit_select", "allow_settings_after_format_in_insert",
+    }
+)  # fmt: skip
 # Statements that produce a result set: only their responses name a format (clients tell a
 # command's empty result from a summary by the X-ClickHouse-Format header).
 _RESULT_STATEMENTS = frozenset(
@@ -286,12 +293,19 @@ class EndpointApp:
         try:
             conn = stack.enter_context(self._connection(req))
             read_only = req.method == "GET"
-            temporary = self._load_external_tables(conn, req, stack)
+            # The request's settings govern its query, not the endpoint's own check of it
+            # (`limit` or `max_result_rows` would cut or fail the check's EXPLAIN AST): only
+            # those that decide how the query parses apply before the check, the rest after.
+            parsing, running = split_settings(req.settings)
+            apply_settings(conn, parsing)
+            temporary = _external_table_names(req)
             if insert is not None:
                 header = f"{insert.header} FORMAT {insert.format}"
                 self.policy.check(
                     conn, req.user, header, read_only, req.settings, req.query_params, temporary
                 )
+                apply_settings(conn, running)
+                self._load_external_tables(conn, req, stack)
                 data, size = self._insert_data(req, insert, stack)
                 with self.insert_budget.reserve(size):
                     self._insert(conn, insert, data, stats)
@@ -301,6 +315,8 @@ class EndpointApp:
             self.policy.check(
                 conn, req.user, text, read_only, req.settings, req.query_params, temporary
             )
+            apply_settings(conn, running)
+            self._load_external_tables(conn, req, stack)
             fmt = output_format(sql) or req.params.get("default_format") or "TabSeparated"
             keyword = "SELECT" if sql.lstrip()[:1] == b"(" else first_keyword(sql)
             has_result = keyword in _RESULT_STATEMENTS
@@ -344,7 +360,6 @@ class EndpointApp:
             try:
                 if database:
                     run(conn, f"USE {_quote_ident(database)}")
-                apply_settings(conn, req.settings)
                 yield conn
             finally:
                 conn.close()
@@ -358,7 +373,6 @@ class EndpointApp:
             try:
                 if database:
                     run(conn, f"USE {_quote_ident(database)}")
-                apply_settings(conn, req.settings)
                 yield conn
             finally:
                 # URL settings and `database` apply to this request only, not to the session.
@@ -370,17 +384,16 @@ class EndpointApp:
                 if database:
                     run(conn, f"USE {_quote_ident(saved_db)}")
 
-    def _load_external_tables(self, conn: Any, req: Request, stack: ExitStack) -> frozenset[str]:
+    def _load_external_tables(self, conn: Any, req: Request, stack: ExitStack) -> None:
         """Load the request's external tables into temporary tables of its connection; they
         are dropped after the request (a session's connection outlives it)."""
         if req.form is None or not req.form.files:
-            return frozenset()
+            return
         files, req.form.files = req.form.files, {}
         with self.insert_budget.reserve(sum(len(data) for data in files.values())):
             for name, data in files.items():
                 quoted = external_tables.load(conn, name, req.params, data)
                 stack.callback(run, conn, f"DROP TEMPORARY TABLE IF EXISTS {quoted}")
-        return frozenset(files)
 
     def _insert_data(
         self, req: Request, insert: InsertWithData, stack: ExitStack
@@ -554,6 +567,16 @@ class _Stream:
                 self._stream.close()
         finally:
             self._cleanup.close()
+
+
+def _external_table_names(req: Request) -> frozenset[str]:
+    return frozenset(req.form.files) if req.form is not None else frozenset()
+
+
+def split_settings(settings: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The settings that decide how a query parses, and all the others."""
+    parsing = {k: v for k, v in settings.items() if k in PARSER_SETTINGS}
+    return parsing, {k: v for k, v in settings.items() if k not in PARSER_SETTINGS}
 
 
 def _body_length(environ: dict) -> int | None:

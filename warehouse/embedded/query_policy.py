@@ -66,7 +66,8 @@ _CURRENT_USER_FUNCTIONS = frozenset({"currentuser", "user", "current_user", "ses
 # wherever they appear (even in a comment or a string), which errs only on the refusing side.
 _HOST_FILE_CLAUSES = re.compile(rb"(?i)(?:INTO\s+)?OUTFILE|INFILE")
 _FILTER_SETTING = re.compile(rb"(?i)additional_table_filters")
-_CHILDREN = re.compile(r" \(children \d+\)$")
+_CHILDREN = re.compile(r" \(children (\d+)\)$")
+TOO_MANY_ROWS_OR_BYTES = 396
 _ALIAS = re.compile(r" \(alias .*\)$")
 
 
@@ -76,6 +77,7 @@ class Node:
     text: str
     children: list[Node] = field(default_factory=list)
     parent: Node | None = None
+    declared_children: int = 0
 
     def walk(self) -> Iterator[Node]:
         yield self
@@ -91,12 +93,13 @@ def parse_ast(explain: str) -> Node:
         if not line.strip():
             continue
         depth = len(line) - len(line.lstrip(" "))
+        declared = _CHILDREN.search(line.rstrip())
         content = _ALIAS.sub("", _CHILDREN.sub("", line.strip()))
         kind, _, text = content.partition(" ")
         if kind in ("Storage", "Columns", "Dictionary"):  # two-word kinds
             word, _, text = text.partition(" ")
             kind = f"{kind} {word}"
-        node = Node(kind, text.strip())
+        node = Node(kind, text.strip(), declared_children=int(declared[1]) if declared else 0)
         if depth == 0:
             if root is not None:
                 raise _unplaceable("more than one statement")
@@ -111,6 +114,9 @@ def parse_ast(explain: str) -> Node:
         stack.append(node)
     if root is None:
         raise _unplaceable("an empty AST")
+    # A cut EXPLAIN output (a result limit, a `limit` setting) must not pass for a whole query.
+    if any(len(node.children) != node.declared_children for node in root.walk()):
+        raise _unplaceable("an incomplete AST")
     return root
 
 
@@ -190,8 +196,7 @@ class QueryPolicy:
         ):
             raise _denied(user, "changing additional_table_filters")
         explain_sql = _without_format_clause(raw)
-        explained = self._run(conn, "EXPLAIN AST " + explain_sql, "TSVRaw", params).bytes()
-        text = decode_sql(explained)
+        text = decode_sql(self._explain(conn, explain_sql, params))
         root = parse_ast(text)
         if read_only and root.kind not in READ_STATEMENTS:
             raise ClickHouseError(
@@ -215,6 +220,22 @@ class QueryPolicy:
             current_db = current_db.strip()
         for node in root.walk():
             self._check_node(node, user, current_db, temporary)
+
+    def _explain(self, conn: Any, sql: str, params: dict[str, str]) -> bytes:
+        """The query's AST. A SETTINGS clause in the query applies to its EXPLAIN too: past a
+        `max_result_rows`/`max_result_bytes` there, the AST is read in `break` mode (one block:
+        the whole tree, which parse_ast verifies), then the connection's mode is restored."""
+        try:
+            return self._run(conn, "EXPLAIN AST " + sql, "TSVRaw", params).bytes()
+        except ClickHouseError as exc:
+            if exc.code != TOO_MANY_ROWS_OR_BYTES:
+                raise
+        mode = self._run(conn, "SELECT getSetting('result_overflow_mode')", "TSVRaw").bytes()
+        self._run(conn, "SET result_overflow_mode = 'break'", "TSVRaw")
+        try:
+            return self._run(conn, "EXPLAIN AST " + sql, "TSVRaw", params).bytes()
+        finally:
+            self._run(conn, f"SET result_overflow_mode = '{mode.decode().strip()}'", "TSVRaw")
 
     def _check_node(
         self, node: Node, user: User, current_db: str | None, temporary: frozenset[str]

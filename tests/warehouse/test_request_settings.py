@@ -1,0 +1,83 @@
+"""A request's settings govern its query, not the endpoint's own check of it: a result limit
+sent by a client must neither fail nor cut the EXPLAIN AST the access policy reads."""
+
+from __future__ import annotations
+
+import clickhouse_connect
+import pytest
+import requests
+from clickhouse_connect.driver.exceptions import DatabaseError
+
+from funnelhouse.warehouse.embedded.errors import ClickHouseError
+from funnelhouse.warehouse.embedded.query_policy import parse_ast
+from funnelhouse.warehouse.settings import WarehouseSettings
+
+TIMEOUT = 120
+# Three rows, but an AST of some twenty lines: a check that obeyed the limit would fail.
+WIDE = "SELECT number, number + 1, toString(number) FROM numbers(10) WHERE number > 6"
+
+
+@pytest.fixture
+def url(warehouse: WarehouseSettings) -> str:
+    return f"http://{warehouse.host}:{warehouse.port}/"
+
+
+def test_url_result_limit_applies_to_the_result_only(url, warehouse):
+    r = requests.post(url, params={"max_result_rows": "7"}, data=WIDE, timeout=TIMEOUT)
+    assert r.status_code == 200 and r.text.splitlines()[0] == "7\t8\t7", r.text
+    r = requests.post(url, params={"max_result_rows": "7"}, data="SELECT * FROM numbers(10)")
+    assert r.headers["X-ClickHouse-Exception-Code"] == "396", r.text
+    client = clickhouse_connect.get_client(host=warehouse.host, port=warehouse.port)
+    try:
+        rows = client.query(WIDE, settings={"max_result_rows": 7}).result_rows
+        assert rows == [(7, 8, "7"), (8, 9, "8"), (9, 10, "9")]
+        with pytest.raises(DatabaseError, match="TOO_MANY_ROWS_OR_BYTES"):
+            client.query("SELECT * FROM numbers(10)", settings={"max_result_rows": 7})
+    finally:
+        client.close()
+
+
+def test_query_settings_clause_result_limit_applies_to_the_result_only(url):
+    r = requests.post(url, data=WIDE + " SETTINGS max_result_rows = 3", timeout=TIMEOUT)
+    assert r.status_code == 200 and len(r.text.splitlines()) == 3, r.text
+    r = requests.post(url, data=WIDE + " SETTINGS max_result_rows = 2", timeout=TIMEOUT)
+    assert r.headers["X-ClickHouse-Exception-Code"] == "396", r.text
+    # The check leaves the connection's own overflow mode as it was.
+    r = requests.post(url, params={"result_overflow_mode": "break"},
+                      data=WIDE + " SETTINGS max_result_rows = 1", timeout=TIMEOUT)  # fmt: skip
+    assert r.status_code == 200 and r.text.startswith("7\t8\t7\n"), r.text
+
+
+def test_url_limit_cuts_the_result_not_the_check(url, warehouse):
+    r = requests.post(url, params={"limit": "2"}, data="SELECT number FROM numbers(5)")
+    assert r.status_code == 200 and r.text == "0\n1\n", r.text
+    # With the check cut to the first AST line, file() outside user_files would pass unseen.
+    r = requests.post(url, params={"limit": "1"}, data="SELECT * FROM file('/etc/passwd')")
+    assert r.headers["X-ClickHouse-Exception-Code"] == "291", r.text
+    client = clickhouse_connect.get_client(host=warehouse.host, port=warehouse.port)
+    try:
+        with pytest.raises(DatabaseError, match="DATABASE_ACCESS_DENIED"):
+            client.query("SELECT * FROM file('/etc/passwd', 'LineAsString')",
+                         settings={"limit": 1})  # fmt: skip
+    finally:
+        client.close()
+
+
+def test_session_keeps_its_settings_and_the_request_limit_stays_with_the_request(url):
+    session = {"session_id": "request-settings"}
+    requests.post(url, params=session, data="SET max_result_rows = 7", timeout=TIMEOUT)
+    r = requests.post(url, params=session, data=WIDE, timeout=TIMEOUT)
+    assert r.status_code == 200 and len(r.text.splitlines()) == 3, r.text
+    r = requests.post(url, params=session | {"limit": "1"}, data=WIDE, timeout=TIMEOUT)
+    assert r.text == "7\t8\t7\n", r.text
+    r = requests.post(url, params=session, data="SELECT getSetting('limit'), "
+                      "getSetting('max_result_rows')", timeout=TIMEOUT)  # fmt: skip
+    assert r.text == "0\t7\n", r.text
+
+
+def test_a_cut_ast_is_refused():
+    whole = "SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  Literal UInt64_1\n"
+    assert parse_ast(whole).kind == "SelectWithUnionQuery"
+    with pytest.raises(ClickHouseError) as err:
+        parse_ast("\n".join(whole.splitlines()[:2]))
+    assert err.value.code == 497 and "incomplete AST" in err.value.message
