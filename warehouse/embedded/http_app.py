@@ -59,6 +59,7 @@ from funnelhouse.warehouse.embedded.sql_text import (
     split_insert,
     split_values_insert,
 )
+from funnelhouse.warehouse.embedded.sql_users import CreateUser, DropUser, parse_user_statement
 from funnelhouse.warehouse.embedded.stream_exception import TAG_HEADER, exception_block, new_tag
 from funnelhouse.warehouse.embedded.users import AuthenticationFailed, User, Users
 
@@ -85,6 +86,7 @@ _RESULT_STATEMENTS = frozenset(
     {"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "EXISTS", "CHECK"}
 )
 _PREFETCH_BYTES = 1 << 20
+_HEAD_SECONDS = 0.1
 _INSERT_CHUNK = 4 << 20
 # How chDB's streaming API reports an engine error whose message is not UTF-8.
 _UNREADABLE_MESSAGE = "codec can't decode"
@@ -221,11 +223,11 @@ class EndpointApp:
         except ClickHouseError as exc:
             if user is not None and user.name != "default" and exc.message.startswith("default:"):
                 exc.message = user.name + exc.message[len("default") :]  # the engine's own user
-            return self._error(start_response, exc, query_id)
+            return self._error(start_response, exc, query_id, _response_encoding(params, headers))
         except Exception as exc:  # a bug here must still answer in ClickHouse's error format
             log.exception("query %s failed inside the endpoint", query_id)
             error = ClickHouseError(1001, "STD_EXCEPTION", f"{type(exc).__name__}: {exc}")
-            return self._error(start_response, error, query_id)
+            return self._error(start_response, error, query_id, _response_encoding(params, headers))
 
     # -- request pieces -------------------------------------------------------------------
 
@@ -288,6 +290,10 @@ class EndpointApp:
         if insert is None and not sql.strip():
             raise ClickHouseError(62, "SYNTAX_ERROR", "Empty query")
 
+        statement = parse_user_statement(sql) if insert is None else None
+        if statement is not None:
+            self._manage_users(req, statement)
+            return self._respond(start_response, req, Stats(), None, [b""])
         stats = Stats()
         stack = ExitStack()
         try:
@@ -301,9 +307,19 @@ class EndpointApp:
             temporary = _external_table_names(req)
             if insert is not None:
                 header = f"{insert.header} FORMAT {insert.format}"
-                self.policy.check(
-                    conn, req.user, header, read_only, req.settings, req.query_params, temporary
-                )
+                checked = [header]
+                if insert.with_clause:  # EXPLAIN AST of the INSERT leaves its WITH out
+                    checked.append(f"{insert.with_clause} SELECT 1")
+                for sql_text in checked:
+                    self.policy.check(
+                        conn,
+                        req.user,
+                        sql_text,
+                        read_only,
+                        req.settings,
+                        req.query_params,
+                        temporary,
+                    )
                 apply_settings(conn, running)
                 self._load_external_tables(conn, req, stack)
                 data, size = self._insert_data(req, insert, stack)
@@ -342,6 +358,26 @@ class EndpointApp:
         except BaseException:
             stack.close()
             raise
+
+    def _manage_users(self, req: Request, statement: CreateUser | DropUser) -> None:
+        """CREATE/DROP USER, which the endpoint runs itself (see sql_users.py)."""
+        user = req.user
+        if req.method == "GET" or user.readonly or req.settings.get("readonly", "0") != "0":
+            raise ClickHouseError(
+                164, "READONLY", f"{user.name}: Cannot execute query in readonly mode"
+            )
+        if user.databases is not None:
+            raise ClickHouseError(
+                497, "ACCESS_DENIED", f"{user.name}: Not enough privileges. To execute this "
+                "query, it's necessary to have the grant ACCESS MANAGEMENT (users file: a user "
+                "without a `databases` list)",
+            )  # fmt: skip
+        if isinstance(statement, CreateUser):
+            self.users.create(
+                statement.name, statement.password_sha256_hex, statement.if_not_exists
+            )
+        else:
+            self.users.drop(statement.names, statement.if_exists)
 
     @contextmanager
     def _connection(self, req: Request) -> Iterator[Any]:
@@ -446,7 +482,7 @@ class EndpointApp:
         ]
         if fmt is not None:
             headers.append(("X-ClickHouse-Format", fmt))
-        encoding = _response_encoding(req)
+        encoding = _response_encoding(req.params, req.headers)
         if encoding:
             headers.append(("Content-Encoding", encoding))
             body = _compress(body, encoding)
@@ -455,12 +491,19 @@ class EndpointApp:
         start_response("200 OK", headers)
         return body
 
-    def _error(self, start_response: Callable, exc: ClickHouseError, query_id: str):
+    def _error(
+        self, start_response: Callable, exc: ClickHouseError, query_id: str, encoding: str | None
+    ):
+        """The error body, compressed as the response would have been (as a server does)."""
         body = exc.body(self.engine.version)
+        headers = [("Content-Type", "text/plain; charset=UTF-8")]
+        if encoding:
+            body = b"".join(_compress([body], encoding))
+            headers.append(("Content-Encoding", encoding))
         start_response(
             f"{exc.http_status} {_REASONS.get(exc.http_status, 'Error')}",
             [
-                ("Content-Type", "text/plain; charset=UTF-8"),
+                *headers,
                 ("Content-Length", str(len(body))),
                 ("X-ClickHouse-Exception-Code", str(exc.code)),
                 ("X-ClickHouse-Query-Id", query_id),
@@ -479,8 +522,10 @@ class EndpointApp:
 
 
 class _Stream:
-    """A SELECT's result streamed to the client; the first megabyte is read before the headers
-    go out, so that early errors still get a proper error status."""
+    """A SELECT's result streamed to the client. Up to a megabyte, or what comes within
+    _HEAD_SECONDS, is read before the headers go out, so that early errors still get a proper
+    error status; a slow result starts flowing then, as a server's does, and a later error
+    ends the body with the tagged exception block."""
 
     def __init__(
         self,
@@ -504,7 +549,8 @@ class _Stream:
             self._head: list[bytes] = []
             size = 0
             self._done = False
-            while size < _PREFETCH_BYTES:
+            deadline = time.monotonic() + _HEAD_SECONDS
+            while size < _PREFETCH_BYTES and not (size and time.monotonic() >= deadline):
                 chunk = self._fetch()
                 if chunk is None:
                     self._done = True
@@ -586,10 +632,11 @@ def _body_length(environ: dict) -> int | None:
         return None
 
 
-def _response_encoding(req: Request) -> str | None:
-    if req.settings.get("enable_http_compression") not in _TRUE:
+def _response_encoding(params: dict[str, str], headers: dict[str, str]) -> str | None:
+    """The body encoding the client asked for with enable_http_compression, if any."""
+    if params.get("enable_http_compression") not in _TRUE:
         return None
-    for part in req.headers.get("accept-encoding", "").split(","):
+    for part in headers.get("accept-encoding", "").split(","):
         name = part.split(";")[0].strip().lower()
         if name in ("gzip", "deflate", "zstd", "lz4"):
             return name

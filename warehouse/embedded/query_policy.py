@@ -19,7 +19,7 @@ from typing import Any
 
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
 from funnelhouse.warehouse.embedded.host_files import UserFiles, literal_string
-from funnelhouse.warehouse.embedded.sql_text import decode_sql, encode_sql, tokens
+from funnelhouse.warehouse.embedded.sql_text import decode_sql, encode_sql, is_insert, tokens
 from funnelhouse.warehouse.embedded.users import User
 
 # Table functions that only compute rows; everything else (file, url, s3, remote, mysql, ...)
@@ -89,7 +89,7 @@ def parse_ast(explain: str) -> Node:
     """Build the tree from `EXPLAIN AST` text: one node a line, indented one space a level."""
     root: Node | None = None
     stack: list[Node] = []
-    for line in explain.splitlines():
+    for line in explain.split("\n"):  # not splitlines(): literals may hold \x1c, \x85, ...
         if not line.strip():
             continue
         depth = len(line) - len(line.lstrip(" "))
@@ -356,9 +356,9 @@ def _without_format_clause(raw: bytes) -> str:
 
     Only the two words are blanked; removing word characters cannot open or close a quote or a
     comment, so the engine parses the same statement otherwise."""
-    toks = [t for t in tokens(raw) if t.depth == 0]
-    if toks and toks[0].text.upper() == b"INSERT":
+    if is_insert(raw):
         return decode_sql(raw)  # an INSERT's FORMAT names its input; EXPLAIN output stays TSVRaw
+    toks = [t for t in tokens(raw) if t.depth == 0]
     buf = bytearray(raw)
     for prev, tok in itertools.pairwise(toks):
         if prev.kind == "word" and prev.text.upper() == b"FORMAT" and tok.kind == "word":

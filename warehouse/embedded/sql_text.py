@@ -107,6 +107,9 @@ class InsertWithData:
     header: str  # e.g. "INSERT INTO db.t (a, b)", without FORMAT
     format: str
     data: bytes
+    # A leading `WITH ...` clause (in the header too): the engine's EXPLAIN AST of the INSERT
+    # leaves it out, so it is checked on its own.
+    with_clause: str = ""
 
 
 def first_keyword(sql: bytes) -> str:
@@ -115,11 +118,43 @@ def first_keyword(sql: bytes) -> str:
     return ""
 
 
-def split_insert(sql: bytes) -> InsertWithData | None:
-    """Split `INSERT ... FORMAT X <data>`; None for any other statement (VALUES, SELECT...)."""
+def _skip_with_clause(it) -> Token | None:
+    """After a leading WITH: the top-level INSERT that follows it, None if the query is not an
+    INSERT (a top-level SELECT comes first)."""
+    prev: Token | None = None
+    for tok in it:
+        if tok.depth == 0 and tok.kind == "word" and (prev is None or prev.text != b"."):
+            word = tok.text.upper()
+            if word == b"INSERT":
+                return tok
+            if word in (b"SELECT", b"FORMAT"):
+                return None
+        prev = tok
+    return None
+
+
+def is_insert(sql: bytes) -> bool:
+    """`INSERT ...` or `WITH ... INSERT ...`."""
     it = tokens(sql)
     first = next(it, None)
-    if first is None or first.kind != "word" or first.text.upper() != b"INSERT":
+    if first is None or first.kind != "word":
+        return False
+    word = first.text.upper()
+    return word == b"INSERT" or (word == b"WITH" and _skip_with_clause(it) is not None)
+
+
+def split_insert(sql: bytes) -> InsertWithData | None:
+    """Split `[WITH ...] INSERT ... FORMAT X <data>`; None for any other statement (VALUES,
+    SELECT...)."""
+    it = tokens(sql)
+    first = next(it, None)
+    with_clause = ""
+    if first is not None and first.kind == "word" and first.text.upper() == b"WITH":
+        insert = _skip_with_clause(it)
+        if insert is None:
+            return None
+        with_clause = decode_sql(sql[: insert.start]).rstrip()
+    elif first is None or first.kind != "word" or first.text.upper() != b"INSERT":
         return None
     prev: Token | None = None
     for tok in it:
@@ -130,7 +165,8 @@ def split_insert(sql: bytes) -> InsertWithData | None:
             if prev is not None and prev.kind == "word" and prev.text.upper() == b"FORMAT":
                 header = decode_sql(sql[: prev.start]).rstrip()
                 fmt = decode_sql(tok.text)
-                return InsertWithData(header, fmt, sql[_data_start(sql, tok.end) :])
+                data = sql[_data_start(sql, tok.end) :]
+                return InsertWithData(header, fmt, data, with_clause)
         prev = tok
     return None
 

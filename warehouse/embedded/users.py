@@ -12,9 +12,12 @@ import hashlib
 import hmac
 import ipaddress
 import os
+import threading
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from funnelhouse.warehouse.embedded.errors import ClickHouseError
 
 DEFAULT_USERS_FILE = Path(__file__).with_name("users.toml")
 LOOPBACK = ("127.0.0.0/8", "::1/128")
@@ -59,9 +62,38 @@ class AuthenticationFailed(Exception):
 class Users:
     def __init__(self, users: dict[str, User]):
         self._users = users
+        self._sql_users: dict[str, User] = {}  # CREATE USER, until the endpoint stops
+        self._lock = threading.Lock()
 
     def __iter__(self):
-        return iter(self._users.values())
+        return iter([*self._users.values(), *self._sql_users.values()])
+
+    def create(self, name: str, password_sha256_hex: str, if_not_exists: bool) -> None:
+        """A user as a server creates one: it logs in from loopback and reads no database."""
+        with self._lock:
+            if name in self._users or name in self._sql_users:
+                if if_not_exists:
+                    return
+                raise ClickHouseError(
+                    493, "ACCESS_ENTITY_ALREADY_EXISTS", f"user `{name}`: cannot insert because "
+                    f"user `{name}` already exists",
+                )  # fmt: skip
+            self._sql_users[name] = User(name, password_sha256_hex, 0, databases=())
+
+    def drop(self, names: tuple[str, ...], if_exists: bool) -> None:
+        with self._lock:
+            for name in names:
+                if name in self._users:
+                    raise ClickHouseError(
+                        495, "ACCESS_STORAGE_READONLY", f"user `{name}` is defined in the users "
+                        "file, which SQL cannot change: edit the file instead",
+                    )  # fmt: skip
+                if name not in self._sql_users and not if_exists:
+                    raise ClickHouseError(
+                        192, "UNKNOWN_USER", f"There is no user `{name}` in user directories"
+                    )
+            for name in names:
+                self._sql_users.pop(name, None)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Users:
@@ -99,10 +131,10 @@ class Users:
         return any(user.allow_external for user in self._users.values())
 
     def get(self, name: str) -> User | None:
-        return self._users.get(name)
+        return self._users.get(name) or self._sql_users.get(name)
 
     def authenticate(self, name: str, password: str, address: str) -> User:
-        user = self._users.get(name)
+        user = self.get(name)
         if user is None or not user.check_password(password):
             raise AuthenticationFailed(
                 f"{name}: Authentication failed: password is incorrect, "
