@@ -17,10 +17,13 @@ Quirks handled here and nowhere else:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
 
 import requests
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
 
 from funnelhouse.ingest.http import (
     HttpSource,
@@ -30,7 +33,7 @@ from funnelhouse.ingest.http import (
     request_json,
 )
 from funnelhouse.ingest.raw import RawRecord, RawStore
-from funnelhouse.ingest.settings import AmoCrmSettings
+from funnelhouse.ingest.settings import SourceSettings
 from funnelhouse.ingest.sync import Extractor, Stream, SyncState
 
 SOURCE = "amocrm"
@@ -40,27 +43,86 @@ MAX_PAGES = 1_000_000  # a guard against an API that ignores our filters
 AHEAD = 8
 
 
-def _stream(name: str, description: str, cursor: str) -> Stream:
-    return Stream(SOURCE, name, description, cursor)
+class AmoCrmSettings(SourceSettings):
+    model_config = SettingsConfigDict(env_prefix="AMOCRM_", extra="ignore")
+
+    base_url: str = ""  # https://<subdomain>.amocrm.ru
+    token: SecretStr = SecretStr("")  # long-lived token of a private integration
+    # Documented: "not more than 7 requests per second", counted over any second: the client
+    # sends at most 7 in any (1 s + margin) of its own clock; the margin absorbs the jitter
+    # between sending and the server's count (each 429 costs a second of back-off).
+    rate_per_second: float = 7.0
+    window_margin_seconds: float = 0.03
+    lookback_seconds: int = 3600  # `[from]` inclusiveness is unconfirmed; overlap a little
+    page_size: int = 250
+    events_page_size: int = 100  # the RU docs' cap; the EN docs say 250
 
 
-STREAMS: dict[str, Stream] = {
+# "pages": page numbers over the whole set, read in full each sync (directories);
+# "keyset": `filter[<cursor_field>][from]` from the cursor minus the lookback, moved to the
+#   newest value seen (mutable entities);
+# "events": page numbers over `filter[<cursor_field>][from]` from the cursor minus the
+#   lookback, `events_page_size` a page (sets that only grow: a shift repeats, never skips).
+Paging = Literal["pages", "keyset", "events"]
+
+
+@dataclass(frozen=True)
+class AmoStream(Stream):
+    """An amoCRM stream: `path` answers `_embedded.<embedded>`, paged as `paging` says."""
+
+    paging: Paging = "pages"
+    embedded: str = ""  # the `_embedded` key that holds the records
+    # Params of a second, page-numbered pass that lists the deleted records (flagged deleted):
+    # amoCRM drops them from the normal list and shows them only with `with=only_deleted`.
+    deleted: Mapping[str, Any] | None = None
+    # (path, `_embedded` key) of a parent list: `path` holds `{id}` and is read for each parent.
+    each: tuple[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.paging not in get_args(Paging):
+            raise ValueError(f"{self.key}: paging {self.paging!r}, expected one of {Paging}")
+        if self.paging != "pages" and not self.cursor_field:
+            raise ValueError(f"{self.key}: {self.paging} paging needs a cursor_field")
+
+
+def _stream(
+    name: str, description: str, paging: Paging, path: str, embedded: str, **options: Any
+) -> AmoStream:
+    cursor = options.get("cursor_field") or "full"
+    return AmoStream(SOURCE, name, description, cursor, paging=paging, path=path,
+                     embedded=embedded, **options)  # fmt: skip
+
+
+STREAMS: dict[str, AmoStream] = {
     s.name: s
     for s in [
-        _stream("leads", "Deals (amoCRM calls them leads), deleted ones flagged", "updated_at"),
-        _stream("pipelines", "Pipelines with their statuses (the stage directory)", "full"),
-        _stream("status_changes", "lead_status_changed events: the stage history", "created_at"),
-        _stream(
-            "call_notes", "call_in / call_out notes on leads, with the PBX call id", "updated_at"
-        ),
-        _stream("users", "Managers", "full"),
-        _stream("contacts", "Contacts with phones", "updated_at"),
-        _stream("companies", "Companies with INN", "updated_at"),
-        _stream("tasks", "Tasks (activity)", "updated_at"),
-        _stream("loss_reasons", "Loss reasons", "full"),
-        _stream("catalog_elements", "Products: elements of every catalogue", "full"),
+        _stream("leads", "Deals (amoCRM calls them leads), deleted ones flagged", "keyset",
+                "/api/v4/leads", "leads", cursor_field="updated_at",
+                params={"with": "contacts,loss_reason,source_id,catalog_elements"},
+                deleted={"with": "only_deleted"}),
+        _stream("pipelines", "Pipelines with their statuses (the stage directory)", "pages",
+                "/api/v4/leads/pipelines", "pipelines"),
+        _stream("status_changes", "lead_status_changed events: the stage history", "events",
+                "/api/v4/events", "events", cursor_field="created_at",
+                params={"filter[type]": "lead_status_changed"}),
+        _stream("call_notes", "call_in / call_out notes on leads, with the PBX call id",
+                "keyset", "/api/v4/leads/notes", "notes", cursor_field="updated_at",
+                params={"filter[note_type][0]": "call_in", "filter[note_type][1]": "call_out"}),
+        _stream("users", "Managers", "pages", "/api/v4/users", "users"),
+        _stream("contacts", "Contacts with phones", "keyset", "/api/v4/contacts", "contacts",
+                cursor_field="updated_at"),
+        _stream("companies", "Companies with INN", "keyset", "/api/v4/companies", "companies",
+                cursor_field="updated_at"),
+        _stream("tasks", "Tasks (activity)", "keyset", "/api/v4/tasks", "tasks",
+                cursor_field="updated_at"),
+        _stream("loss_reasons", "Loss reasons", "pages", "/api/v4/leads/loss_reasons",
+                "loss_reasons"),
+        # Leads link elements by id with a quantity; names and prices live here.
+        _stream("catalog_elements", "Products: elements of every catalogue", "pages",
+                "/api/v4/catalogs/{id}/elements", "elements",
+                each=("/api/v4/catalogs", "catalogs")),
     ]
-}
+}  # fmt: skip
 
 
 def _classify(response: requests.Response) -> None:
@@ -162,12 +224,14 @@ def _keyset(
     return
 
 
-def _records(rows: list[dict], state: SyncState, cursor_field: str | None) -> list[RawRecord]:
+def _records(rows: list[dict], state: SyncState, stream: AmoStream) -> list[RawRecord]:
     out = []
     for row in rows:
-        cursor = row.get(cursor_field) if cursor_field else None
+        cursor = row.get(stream.cursor_field) if stream.cursor_field else None
         state.advance(cursor, at=float(cursor) if cursor is not None else None)
-        out.append(RawRecord.from_json(row, row.get("id"), cursor, bool(row.get("is_deleted"))))
+        out.append(
+            RawRecord.from_json(row, row.get(stream.id_field), cursor, bool(row.get("is_deleted")))
+        )
     return out
 
 
@@ -177,80 +241,71 @@ def _start(state: SyncState, lookback: int) -> int:
     return 0 if state.cursor is None else max(int(float(state.cursor)) - lookback, 0)
 
 
-def extractor(name: str, settings: AmoCrmSettings, http: HttpSource, store: RawStore) -> Extractor:
-    """The extraction for one stream; the sync runner owns writing and the cursor."""
+Read = Callable[[AmoStream, AmoCrmSettings, HttpSource, SyncState], Iterator[list[RawRecord]]]
+
+
+def _read_pages(
+    stream: AmoStream, settings: AmoCrmSettings, http: HttpSource, state: SyncState
+) -> Iterator[list[RawRecord]]:
     limit = settings.page_size
+    paths = [stream.path]
+    if stream.each:
+        parents = _pages(http, stream.name, *stream.each, {"limit": limit})
+        paths = [stream.path.format(id=p.get("id")) for rows in parents for p in rows]
+    for path in paths:
+        pages = _pages(http, stream.name, path, stream.embedded, {"limit": limit, **stream.params})
+        for rows in prefetch(pages, AHEAD):
+            yield _records(rows, state, stream)
 
-    def keyset(path: str, key: str, params: dict[str, Any] | None = None) -> Extractor:
-        def run(state: SyncState) -> Iterator[list[RawRecord]]:
-            start = _start(state, settings.lookback_seconds)
-            rows_iter = _keyset(http, name, path, key, params or {}, "updated_at", start, limit)
-            for rows in prefetch(rows_iter, AHEAD):
-                yield _records(rows, state, "updated_at")
 
-        return run
+def _read_keyset(
+    stream: AmoStream, settings: AmoCrmSettings, http: HttpSource, state: SyncState
+) -> Iterator[list[RawRecord]]:
+    start = _start(state, settings.lookback_seconds)
+    pages = _keyset(http, stream.name, stream.path, stream.embedded, stream.params,
+                    stream.cursor_field or "", start, settings.page_size)  # fmt: skip
+    for rows in prefetch(pages, AHEAD):
+        yield _records(rows, state, stream)
 
-    def full(path: str, key: str, params: dict[str, Any] | None = None) -> Extractor:
-        def run(state: SyncState) -> Iterator[list[RawRecord]]:
-            for rows in prefetch(
-                _pages(http, name, path, key, {"limit": limit, **(params or {})}), AHEAD
-            ):
-                yield _records(rows, state, None)
 
-        return run
+def _read_events(
+    stream: AmoStream, settings: AmoCrmSettings, http: HttpSource, state: SyncState
+) -> Iterator[list[RawRecord]]:
+    # Events never change and new ones only add to the set, so page numbers are safe: a
+    # shift can repeat a row (harmless, rows are keyed by id) but never skip one.
+    start = _start(state, settings.lookback_seconds)
+    params = {**stream.params, f"filter[{stream.cursor_field}][from]": start,
+              "limit": settings.events_page_size}  # fmt: skip
+    for rows in prefetch(_pages(http, stream.name, stream.path, stream.embedded, params), AHEAD):
+        yield _records(rows, state, stream)
 
-    if name == "leads":
-        live = keyset(
-            "/api/v4/leads", "leads", {"with": "contacts,loss_reason,source_id,catalog_elements"}
-        )
 
-        def leads(state: SyncState) -> Iterator[list[RawRecord]]:
-            yield from live(state)
-            # Deleted leads vanish from the normal list; only this view shows them.
-            deleted = _pages(http, name, "/api/v4/leads", "leads",
-                             {"with": "only_deleted", "limit": limit})  # fmt: skip
-            for rows in prefetch(deleted, AHEAD):
-                yield [
-                    RawRecord.from_json(r, r.get("id"), r.get("updated_at"), is_deleted=True)
-                    for r in rows
-                ]
+def _read_deleted(
+    stream: AmoStream, settings: AmoCrmSettings, http: HttpSource
+) -> Iterator[list[RawRecord]]:
+    """The records only the deleted view lists, flagged deleted; they never move the cursor."""
+    params = {**(stream.deleted or {}), "limit": settings.page_size}
+    for rows in prefetch(_pages(http, stream.name, stream.path, stream.embedded, params), AHEAD):
+        yield [
+            RawRecord.from_json(
+                r, r.get(stream.id_field), r.get(stream.cursor_field or ""), is_deleted=True
+            )
+            for r in rows
+        ]
 
-        return leads
-    if name == "status_changes":
 
-        def events(state: SyncState) -> Iterator[list[RawRecord]]:
-            # Events never change and new ones only add to the set, so page numbers are safe:
-            # a shift can repeat a row (harmless, rows are keyed by id) but never skip one.
-            start = _start(state, settings.lookback_seconds)
-            params = {"filter[type]": "lead_status_changed", "filter[created_at][from]": start,
-                      "limit": settings.events_page_size}  # fmt: skip
-            for rows in prefetch(_pages(http, name, "/api/v4/events", "events", params), AHEAD):
-                yield _records(rows, state, "created_at")
+READS: dict[str, Read] = {"pages": _read_pages, "keyset": _read_keyset, "events": _read_events}
 
-        return events
-    if name == "call_notes":
-        return keyset(
-            "/api/v4/leads/notes",
-            "notes",
-            {"filter[note_type][0]": "call_in", "filter[note_type][1]": "call_out"},
-        )
-    if name in ("contacts", "companies", "tasks"):
-        return keyset(f"/api/v4/{name}", name)
-    if name == "pipelines":
-        return full("/api/v4/leads/pipelines", "pipelines")
-    if name == "users":
-        return full("/api/v4/users", "users")
-    if name == "loss_reasons":
-        return full("/api/v4/leads/loss_reasons", "loss_reasons")
-    if name == "catalog_elements":
 
-        def elements(state: SyncState) -> Iterator[list[RawRecord]]:
-            # Leads link elements by id with a quantity; names and prices live here.
-            catalogs = _pages(http, name, "/api/v4/catalogs", "catalogs", {"limit": limit})
-            for catalog_id in [c.get("id") for rows in catalogs for c in rows]:
-                path = f"/api/v4/catalogs/{catalog_id}/elements"
-                for rows in prefetch(_pages(http, name, path, "elements", {"limit": limit}), AHEAD):
-                    yield _records(rows, state, None)
+def extractor(
+    stream: AmoStream, settings: AmoCrmSettings, http: HttpSource, store: RawStore
+) -> Extractor:
+    """The extraction `stream` declares; the sync runner owns writing and the cursor."""
+    read = READS[stream.paging]
 
-        return elements
-    raise KeyError(f"amoCRM has no stream {name!r}; streams: {', '.join(STREAMS)}")
+    def run(state: SyncState) -> Iterator[list[RawRecord]]:
+        yield from read(stream, settings, http, state)
+        if stream.deleted is not None:
+            yield from _read_deleted(stream, settings, http)
+
+    return run

@@ -18,12 +18,15 @@ Quirks handled here and nowhere else:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 from urllib.parse import urlencode
 
 import requests
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
 
 from funnelhouse.ingest.http import (
     Background,
@@ -37,7 +40,7 @@ from funnelhouse.ingest.http import (
 )
 from funnelhouse.ingest.raw import RawRecord, RawStore
 from funnelhouse.ingest.secrets import url_secrets
-from funnelhouse.ingest.settings import Bitrix24Settings
+from funnelhouse.ingest.settings import SourceSettings
 from funnelhouse.ingest.sync import Extractor, Stream, SyncState
 
 SOURCE = "bitrix24"
@@ -52,27 +55,108 @@ AUTH_ERRORS = {"NO_AUTH_FOUND", "expired_token", "invalid_token", "INVALID_CREDE
 AUTH_FIX = ("check BITRIX24_WEBHOOK_URL (https://<portal>/rest/<user_id>/<code>/): the webhook "
             "must exist, be active and have the crm, telephony and user scopes")  # fmt: skip
 
-STREAMS: dict[str, Stream] = {
+
+class Bitrix24Settings(SourceSettings):
+    model_config = SettingsConfigDict(env_prefix="BITRIX24_", extra="ignore")
+
+    webhook_url: SecretStr = SecretStr("")  # https://<portal>/rest/<user>/<code>/ (code is secret)
+    rate_per_second: float = 2.0  # leaky bucket drain on non-enterprise plans
+    burst: int = 50  # bucket size on non-enterprise plans
+    lookback_seconds: int = 3600
+    batch_commands: int = 50  # batch takes at most 50 sub-requests
+
+
+# "modified": `>=<cursor_field>` from the cursor minus the lookback, read in batches over an
+#   `>ID` keyset (mutable entities: the cursor field is a time with the portal's offset);
+# "appended": the `>ID` keyset from the last ID (sets that only grow; the cursor is an ID, so a
+#   backfill filters `>=<created_field>` instead);
+# "list": the method's own `start`/`next` paging, read in full each sync (directories).
+Paging = Literal["modified", "appended", "list"]
+
+
+@dataclass(frozen=True)
+class Bitrix24Stream(Stream):
+    """A Bitrix24 stream: REST method `path` with `params`, paged as `paging` says."""
+
+    paging: Paging = "list"
+    id_field: str = "ID"
+    upper_case: bool = False  # FILTER/SORT/ORDER instead of filter/order (voximplant.*)
+    created_field: str | None = None  # "appended": what a backfill filters on
+    # What a stream stores when it is not the listed records themselves: each page of them
+    # (e.g. changed deals) in, the pages of rows to store (e.g. their product rows) out.
+    expand: Expand | None = None
+
+    def __post_init__(self) -> None:
+        if self.paging not in get_args(Paging):
+            raise ValueError(f"{self.key}: paging {self.paging!r}, expected one of {Paging}")
+        if self.paging != "list" and not self.cursor_field:
+            raise ValueError(f"{self.key}: {self.paging} paging needs a cursor_field")
+        if self.paging == "appended" and not self.created_field:
+            raise ValueError(f"{self.key}: appended paging needs a created_field for backfills")
+
+
+Expand = Callable[
+    [Bitrix24Stream, HttpSource, SyncState, list[RawRecord]], Iterator[list[RawRecord]]
+]
+
+
+def _deal_product_rows(
+    stream: Bitrix24Stream, http: HttpSource, state: SyncState, deals: list[RawRecord]
+) -> Iterator[list[RawRecord]]:
+    """The rows of every deal changed since the cursor (editing rows re-saves the deal, so
+    DATE_MODIFY moves), read right after their deals were listed."""
+    ids = [str(r.id) for r in deals if r.id]
+    for i in range(0, len(ids), PAGE):
+        rows, gone = _product_rows(http, stream.name, ids[i : i + PAGE])
+        if gone:
+            state.extra["deals_gone"] = state.extra.get("deals_gone", 0) + gone
+        if rows:
+            yield [RawRecord.from_json(r, r.get("id"), None) for r in rows]
+
+
+def _stream(
+    name: str, description: str, cursor: str, paging: Paging, method: str, **options: Any
+) -> Bitrix24Stream:
+    return Bitrix24Stream(SOURCE, name, description, cursor, paging=paging, path=method, **options)
+
+
+STREAMS: dict[str, Bitrix24Stream] = {
     s.name: s
     for s in [
-        Stream(SOURCE, "deals", "Deals (crm.deal.list)", "DATE_MODIFY (unix s)"),
-        Stream(SOURCE, "stage_history", "Deal stage moves (crm.stagehistory.list)", "ID"),
-        Stream(SOURCE, "stages", "Deal stages of every funnel (crm.status.list)", "full"),
-        Stream(SOURCE, "categories", "Deal funnels (crm.category.list)", "full"),
-        Stream(SOURCE, "calls", "Telephony calls (voximplant.statistic.get)", "ID"),
-        Stream(SOURCE, "activities", "Activities: calls, meetings, e-mails", "LAST_UPDATED"),
-        Stream(SOURCE, "users", "Users (user.get)", "full"),
-        Stream(SOURCE, "contacts", "Contacts with phones (crm.contact.list)", "DATE_MODIFY"),
-        Stream(SOURCE, "companies", "Companies with phones (crm.company.list)", "DATE_MODIFY"),
-        Stream(SOURCE, "requisites", "Requisites: company INN (crm.requisite.list)", "DATE_MODIFY"),
-        Stream(
-            SOURCE,
-            "product_rows",
-            "Deal product rows (crm.item.productrow.list)",
-            "DATE_MODIFY of their deals",
-        ),
+        _stream("deals", "Deals (crm.deal.list)", "DATE_MODIFY (unix s)", "modified",
+                "crm.deal.list", params={"select": ["*", "UF_*"]}, cursor_field="DATE_MODIFY"),
+        _stream("stage_history", "Deal stage moves (crm.stagehistory.list)", "ID", "appended",
+                "crm.stagehistory.list", params={"entityTypeId": 2}, cursor_field="ID",
+                created_field="CREATED_TIME"),
+        # Every status directory (sources, deal stages of each funnel): staging picks DEAL_STAGE*.
+        _stream("stages", "Deal stages of every funnel (crm.status.list)", "full", "list",
+                "crm.status.list"),
+        _stream("categories", "Deal funnels (crm.category.list)", "full", "list",
+                "crm.category.list", params={"entityTypeId": 2}, id_field="id"),
+        _stream("calls", "Telephony calls (voximplant.statistic.get)", "ID", "appended",
+                "voximplant.statistic.get", cursor_field="ID", upper_case=True,
+                created_field="CALL_START_DATE"),
+        _stream("activities", "Activities: calls, meetings, e-mails", "LAST_UPDATED",
+                "modified", "crm.activity.list", params={"select": ["*", "COMMUNICATIONS"]},
+                cursor_field="LAST_UPDATED"),
+        _stream("users", "Users (user.get)", "full", "list", "user.get"),
+        _stream("contacts", "Contacts with phones (crm.contact.list)", "DATE_MODIFY",
+                "modified", "crm.contact.list", params={"select": ["*", "PHONE"]},
+                cursor_field="DATE_MODIFY"),
+        _stream("companies", "Companies with phones (crm.company.list)", "DATE_MODIFY",
+                "modified", "crm.company.list", params={"select": ["*", "PHONE"]},
+                cursor_field="DATE_MODIFY"),
+        _stream("requisites", "Requisites: company INN (crm.requisite.list)", "DATE_MODIFY",
+                "modified", "crm.requisite.list", params={"select": ["*"]},
+                cursor_field="DATE_MODIFY"),
+        # crm.item.productrow.list needs `=ownerId`: no listing across deals, so the deals
+        # changed since the cursor are listed and their rows read 50 deals a batch.
+        _stream("product_rows", "Deal product rows (crm.item.productrow.list)",
+                "DATE_MODIFY of their deals", "modified", "crm.deal.list",
+                params={"select": ["ID", "DATE_MODIFY"]}, cursor_field="DATE_MODIFY",
+                expand=_deal_product_rows),
     ]
-}
+}  # fmt: skip
 
 
 def _classify(response: requests.Response) -> None:
@@ -205,9 +289,6 @@ def _keyset(
     stream: str,
     method: str,
     base: dict[str, Any],
-    id_key: str,
-    filter_key: str,
-    order_key: str,
     last_id: int,
     commands: int,
     upper: bool = False,
@@ -219,7 +300,8 @@ def _keyset(
     use): the second starts on the first one's last page and is kept only if that page
     matches, i.e. nothing before it vanished in between and shifted the offsets.
     """
-    order = {"SORT": "ID", "ORDER": "ASC"} if upper else {order_key: {"ID": "ASC"}}
+    filter_key = "FILTER" if upper else "filter"
+    order = {"SORT": "ID", "ORDER": "ASC"} if upper else {"order": {"ID": "ASC"}}
     full = False
     while True:
         filt = {**base.get(filter_key, {}), ">ID": last_id}
@@ -234,14 +316,14 @@ def _keyset(
         rows, exhausted = _batch_window(http, stream, method, query, commands)
         if ahead is not None and not exhausted:
             more, more_exhausted = ahead.result()
-            ids = [r.get(id_key) for r in rows[-PAGE:]]
-            if [r.get(id_key) for r in more[:PAGE]] == ids:
+            ids = [r.get("ID") for r in rows[-PAGE:]]
+            if [r.get("ID") for r in more[:PAGE]] == ids:
                 rows, exhausted = rows + more[PAGE:], more_exhausted
         full = not exhausted
         if rows:
             yield rows
             # A row without an id (a source defect) still loads, for the gate to report.
-            last_id = max([int(r[id_key]) for r in rows if r.get(id_key)] or [last_id])
+            last_id = max([int(r["ID"]) for r in rows if r.get("ID")] or [last_id])
         if exhausted or not rows:
             return
 
@@ -302,101 +384,83 @@ def _iso(unix: int) -> str:
     return datetime.fromtimestamp(unix, UTC).isoformat(timespec="seconds")
 
 
+Read = Callable[
+    [Bitrix24Stream, Bitrix24Settings, HttpSource, SyncState], Iterator[list[RawRecord]]
+]
+
+
+def _read_modified(
+    stream: Bitrix24Stream, settings: Bitrix24Settings, http: HttpSource, state: SyncState
+) -> Iterator[list[RawRecord]]:
+    field = stream.cursor_field or ""
+    base: dict[str, Any] = dict(stream.params)
+    if state.since is not None:
+        base["filter"] = {f">={field}": _iso(int(state.since))}
+    elif state.cursor is not None:
+        since = max(int(float(state.cursor)) - settings.lookback_seconds, 0)
+        base["filter"] = {f">={field}": _iso(since)}
+    pages = _keyset(http, stream.name, stream.path, base, 0, settings.batch_commands)
+    for rows in prefetch(pages):
+        out = []
+        for r in rows:
+            stamp = _to_unix(r.get(field))
+            state.advance(stamp, at=stamp)
+            out.append(RawRecord.from_json(r, r.get(stream.id_field), stamp))
+        yield out
+
+
+def _read_appended(
+    stream: Bitrix24Stream, settings: Bitrix24Settings, http: HttpSource, state: SyncState
+) -> Iterator[list[RawRecord]]:
+    field = stream.cursor_field or ""
+    last = 0 if state.cursor is None else int(float(state.cursor))
+    params = dict(stream.params)
+    if state.since is not None:  # ids say nothing of time: filter on creation instead
+        last = 0
+        filter_key = "FILTER" if stream.upper_case else "filter"
+        params = {**params, filter_key: {f">={stream.created_field}": _iso(int(state.since))}}
+    pages = _keyset(http, stream.name, stream.path, params, last, settings.batch_commands,
+                    upper=stream.upper_case)  # fmt: skip
+    for rows in prefetch(pages):
+        out = []
+        for r in rows:
+            state.advance(r.get(field))
+            out.append(RawRecord.from_json(r, r.get(stream.id_field), r.get(field)))
+        yield out
+
+
+def _read_list(
+    stream: Bitrix24Stream, settings: Bitrix24Settings, http: HttpSource, state: SyncState
+) -> Iterator[list[RawRecord]]:
+    start = 0
+    while True:
+        body = _call(http, stream.name, stream.path, {**stream.params, "start": start})
+        rows = _rows(body.get("result"))
+        if rows:
+            yield [RawRecord.from_json(r, r.get(stream.id_field), None) for r in rows]
+        if "next" not in body or not rows:
+            return
+        start = int(body["next"])
+
+
+READS: dict[str, Read] = {
+    "modified": _read_modified,
+    "appended": _read_appended,
+    "list": _read_list,
+}
+
+
 def extractor(
-    name: str, settings: Bitrix24Settings, http: HttpSource, store: RawStore
+    stream: Bitrix24Stream, settings: Bitrix24Settings, http: HttpSource, store: RawStore
 ) -> Extractor:
-    n = settings.batch_commands
+    """The extraction `stream` declares; the sync runner owns writing and the cursor."""
+    read, expand = READS[stream.paging], stream.expand
 
-    def modified(method: str, field: str, select: list[str]) -> Extractor:
-        def run(state: SyncState) -> Iterator[list[RawRecord]]:
-            base: dict[str, Any] = {"select": select}
-            if state.since is not None:
-                base["filter"] = {f">={field}": _iso(int(state.since))}
-            elif state.cursor is not None:
-                since = max(int(float(state.cursor)) - settings.lookback_seconds, 0)
-                base["filter"] = {f">={field}": _iso(since)}
-            for rows in prefetch(_keyset(http, name, method, base, "ID", "filter", "order", 0, n)):
-                out = []
-                for r in rows:
-                    stamp = _to_unix(r.get(field))
-                    state.advance(stamp, at=stamp)
-                    out.append(RawRecord.from_json(r, r.get("ID"), stamp))
-                yield out
+    def run(state: SyncState) -> Iterator[list[RawRecord]]:
+        for records in read(stream, settings, http, state):
+            if expand is None:
+                yield records
+            else:
+                yield from expand(stream, http, state, records)
 
-        return run
-
-    def appended(
-        method: str, base: dict[str, Any], filter_key: str, upper: bool, created: str
-    ) -> Extractor:
-        def run(state: SyncState) -> Iterator[list[RawRecord]]:
-            last = 0 if state.cursor is None else int(float(state.cursor))
-            params = base
-            if state.since is not None:  # ids say nothing of time: filter on creation instead
-                last = 0
-                params = {**base, filter_key: {f">={created}": _iso(int(state.since))}}
-            order_key = "ORDER" if upper else "order"
-            pages = _keyset(http, name, method, params, "ID", filter_key, order_key, last, n,
-                            upper=upper)  # fmt: skip
-            for rows in prefetch(pages):
-                out = []
-                for r in rows:
-                    state.advance(r.get("ID"))
-                    out.append(RawRecord.from_json(r, r.get("ID"), r.get("ID")))
-                yield out
-
-        return run
-
-    def full(method: str, params: dict[str, Any], id_key: str = "ID") -> Extractor:
-        def run(state: SyncState) -> Iterator[list[RawRecord]]:
-            start = 0
-            while True:
-                body = _call(http, name, method, {**params, "start": start})
-                rows = _rows(body.get("result"))
-                if rows:
-                    yield [RawRecord.from_json(r, r.get(id_key), None) for r in rows]
-                if "next" not in body or not rows:
-                    return
-                start = int(body["next"])
-
-        return run
-
-    if name == "deals":
-        return modified("crm.deal.list", "DATE_MODIFY", ["*", "UF_*"])
-    if name == "product_rows":
-        deals = modified("crm.deal.list", "DATE_MODIFY", ["ID", "DATE_MODIFY"])
-
-        def product_rows(state: SyncState) -> Iterator[list[RawRecord]]:
-            # The rows of every deal changed since the cursor (editing rows re-saves the deal,
-            # so DATE_MODIFY moves), read right after their deals were listed.
-            for records in deals(state):
-                ids = [str(r.id) for r in records if r.id]
-                for i in range(0, len(ids), PAGE):
-                    rows, gone = _product_rows(http, name, ids[i : i + PAGE])
-                    if gone:
-                        state.extra["deals_gone"] = state.extra.get("deals_gone", 0) + gone
-                    if rows:
-                        yield [RawRecord.from_json(r, r.get("id"), None) for r in rows]
-
-        return product_rows
-    if name == "contacts":
-        return modified("crm.contact.list", "DATE_MODIFY", ["*", "PHONE"])
-    if name == "companies":
-        return modified("crm.company.list", "DATE_MODIFY", ["*", "PHONE"])
-    if name == "requisites":
-        return modified("crm.requisite.list", "DATE_MODIFY", ["*"])
-    if name == "activities":
-        return modified("crm.activity.list", "LAST_UPDATED", ["*", "COMMUNICATIONS"])
-    if name == "stage_history":
-        return appended(
-            "crm.stagehistory.list", {"entityTypeId": 2}, "filter", False, "CREATED_TIME"
-        )
-    if name == "calls":
-        return appended("voximplant.statistic.get", {}, "FILTER", True, "CALL_START_DATE")
-    if name == "stages":
-        # Every status directory (sources, deal stages of each funnel): staging picks DEAL_STAGE*.
-        return full("crm.status.list", {}, "ID")
-    if name == "categories":
-        return full("crm.category.list", {"entityTypeId": 2}, "id")
-    if name == "users":
-        return full("user.get", {}, "ID")
-    raise KeyError(f"Bitrix24 has no stream {name!r}; streams: {', '.join(STREAMS)}")
+    return run

@@ -16,34 +16,77 @@ Quirks handled here and nowhere else:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import requests
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
 
 from funnelhouse.ingest.http import HttpSource, RateLimiter, SourceError, chunked, request_json
 from funnelhouse.ingest.raw import RawRecord, RawStore
 from funnelhouse.ingest.secrets import basic_auth, strip_userinfo, url_secrets
-from funnelhouse.ingest.settings import OneCSettings
+from funnelhouse.ingest.settings import SourceSettings
 from funnelhouse.ingest.sync import Extractor, Stream, SyncState
 
 SOURCE = "onec"
 KEYS_PER_FILTER = 20  # `Ref_Key eq guid'…' or …` keeps URLs short
 FULL_FETCH_SHARE = 0.3  # above this share of changed keys, one full read is cheaper
 
-STREAMS: dict[str, Stream] = {
+
+class OneCSettings(SourceSettings):
+    model_config = SettingsConfigDict(env_prefix="ONEC_", extra="ignore")
+
+    base_url: str = ""  # http(s)://host/<infobase>/odata/standard.odata
+    user: str = ""
+    password: SecretStr = SecretStr("")
+    rate_per_second: float = 10.0
+    page_size: int = 1000
+    timezone: str = "Europe/Moscow"  # infobase local time without offset
+    # Entity sets differ between configurations (БП 3.0 vs УТ 11 / ERP): check $metadata.
+    counterparties_entity: str = "Catalog_Контрагенты"
+    contracts_entity: str = "Catalog_ДоговорыКонтрагентов"
+    sales_entity: str = "Document_РеализацияТоваровУслуг"
+    payments_entity: str = "Document_ПоступлениеНаРасчетныйСчет"
+
+
+@dataclass(frozen=True)
+class OneCStream(Stream):
+    """A 1C entity set: the key scan ($skip over $orderby=<id_field>) picks the objects whose
+    <cursor_field> differs from raw's, and only those are read. `path` is empty: the entity
+    set's name is the setting `entity_setting` names, as configurations name them differently."""
+
+    paging: Literal["versions"] = "versions"
+    cursor_field: str | None = "DataVersion"
+    id_field: str = "Ref_Key"
+    deletion_field: str = "DeletionMark"
+    entity_setting: str = ""  # the OneCSettings field holding the entity set
+
+    def __post_init__(self) -> None:
+        if self.entity_setting not in OneCSettings.model_fields:
+            raise ValueError(
+                f"{self.key}: entity_setting {self.entity_setting!r} is not a OneCSettings "
+                'field; add `<name>_entity: str = "<entity set>"` there and name it here'
+            )
+
+    def entity_set(self, settings: OneCSettings) -> str:
+        return getattr(settings, self.entity_setting)
+
+
+def _stream(name: str, description: str, entity_setting: str) -> OneCStream:
+    return OneCStream(SOURCE, name, description, "DataVersion", entity_setting=entity_setting)
+
+
+STREAMS: dict[str, OneCStream] = {
     s.name: s
     for s in [
-        Stream(SOURCE, "counterparties", "Counterparties with INN", "DataVersion"),
-        Stream(SOURCE, "contracts", "Contracts with counterparties", "DataVersion"),
-        Stream(SOURCE, "sales", "Sales documents (shipments)", "DataVersion"),
-        Stream(SOURCE, "payments", "Bank receipts (payments from clients)", "DataVersion"),
+        _stream("counterparties", "Counterparties with INN", "counterparties_entity"),
+        _stream("contracts", "Contracts with counterparties", "contracts_entity"),
+        _stream("sales", "Sales documents (shipments)", "sales_entity"),
+        _stream("payments", "Bank receipts (payments from clients)", "payments_entity"),
     ]
 }
-
-
-def entity_set(name: str, settings: OneCSettings) -> str:
-    return getattr(settings, f"{name}_entity")
 
 
 def http_source(settings: OneCSettings) -> HttpSource:
@@ -74,7 +117,7 @@ def http_source(settings: OneCSettings) -> HttpSource:
 
 def probe(http: HttpSource, settings: OneCSettings) -> str:
     """One cheap authenticated read (one counterparty's key), for `sources check`."""
-    entity = settings.counterparties_entity
+    entity = STREAMS["counterparties"].entity_set(settings)
     _get(http, "check", entity, {"$top": 1, "$select": "Ref_Key"})
     return f"{entity} readable"
 
@@ -93,14 +136,14 @@ def _get(http: HttpSource, stream: str, entity: str, params: dict[str, Any]) -> 
 
 
 def _scan(
-    http: HttpSource, stream: str, entity: str, select: str | None, page: int
+    http: HttpSource, stream: OneCStream, entity: str, select: str | None, page: int
 ) -> Iterator[list[dict]]:
     skip = 0
     while True:
-        params: dict[str, Any] = {"$orderby": "Ref_Key", "$top": page, "$skip": skip}
+        params: dict[str, Any] = {"$orderby": stream.id_field, "$top": page, "$skip": skip}
         if select:
             params["$select"] = select
-        rows = _get(http, stream, entity, params)
+        rows = _get(http, stream.name, entity, params)
         if rows:
             yield rows
         if len(rows) < page:
@@ -108,44 +151,47 @@ def _scan(
         skip += len(rows)
 
 
-def _record(stream: str, row: dict) -> RawRecord:
+def _record(stream: OneCStream, row: dict) -> RawRecord:
     return RawRecord.from_json(
-        row, row["Ref_Key"], row.get("DataVersion"), bool(row.get("DeletionMark"))
+        row,
+        row[stream.id_field],
+        row.get(stream.cursor_field or ""),
+        bool(row.get(stream.deletion_field)),
     )
 
 
-def _require_keys(stream: str, entity: str, rows: list[dict]) -> None:
+def _require_keys(stream: OneCStream, entity: str, rows: list[dict]) -> None:
     """1C objects always have a Ref_Key; without one there is nothing to track or fetch."""
     for row in rows:
-        if not row.get("Ref_Key"):
+        if not row.get(stream.id_field):
             raise SourceError(
-                SOURCE, stream,
-                f"{entity} returned an object without Ref_Key (expected a GUID); nothing was "
-                "written for this stream and its cursor has not moved. Check the OData "
-                "publication of this entity in 1C.",
+                SOURCE, stream.name,
+                f"{entity} returned an object without {stream.id_field} (expected a GUID); "
+                "nothing was written for this stream and its cursor has not moved. Check the "
+                "OData publication of this entity in 1C.",
                 record=f"Number={row.get('Number')!r} Code={row.get('Code')!r}",
             )  # fmt: skip
 
 
-def extractor(name: str, settings: OneCSettings, http: HttpSource, store: RawStore) -> Extractor:
-    if name not in STREAMS:
-        raise KeyError(f"1C has no stream {name!r}; streams: {', '.join(STREAMS)}")
-    entity = entity_set(name, settings)
-    table = STREAMS[name].table
+def extractor(
+    stream: OneCStream, settings: OneCSettings, http: HttpSource, store: RawStore
+) -> Extractor:
+    """The extraction `stream` declares; the sync runner owns writing and the cursor."""
+    entity = stream.entity_set(settings)
+    key_field, version_field = stream.id_field, stream.cursor_field or ""
 
     def run(state: SyncState) -> Iterator[list[RawRecord]]:
-        stored = {} if state.full_refresh else store.stored_versions(table)
+        stored = {} if state.full_refresh else store.stored_versions(stream.table)
         scanned: dict[str, str] = {}
         # Objects listed without a Ref_Key, or two objects under one: such a key list cannot
         # say what changed or what was deleted. The full read below then names the object
         # without a key (and refuses it) or loads both under the one key as an id conflict
         # for the gate, and no deletion is inferred from the list.
         keyless, twice = 0, set()
-        for rows in _scan(
-            http, name, entity, "Ref_Key,DataVersion,DeletionMark", settings.page_size
-        ):
+        select = f"{key_field},{version_field},{stream.deletion_field}"
+        for rows in _scan(http, stream, entity, select, settings.page_size):
             for row in rows:
-                key, version = row.get("Ref_Key"), str(row.get("DataVersion", ""))
+                key, version = row.get(key_field), str(row.get(version_field, ""))
                 if not key:
                     keyless += 1
                     continue
@@ -157,15 +203,15 @@ def extractor(name: str, settings: OneCSettings, http: HttpSource, store: RawSto
         suspect = bool(keyless or twice)
         if suspect or len(changed) > FULL_FETCH_SHARE * max(len(scanned), 1):
             wanted = set(changed) | twice
-            for rows in _scan(http, name, entity, None, settings.page_size):
-                _require_keys(name, entity, rows)
-                yield [_record(name, r) for r in rows if r.get("Ref_Key") in wanted]
+            for rows in _scan(http, stream, entity, None, settings.page_size):
+                _require_keys(stream, entity, rows)
+                yield [_record(stream, r) for r in rows if r.get(key_field) in wanted]
         else:
             for keys in chunked(changed, KEYS_PER_FILTER):
-                flt = " or ".join(f"Ref_Key eq guid'{k}'" for k in keys)
-                rows = _get(http, name, entity, {"$filter": flt})
-                _require_keys(name, entity, rows)
-                yield [_record(name, r) for r in rows]
+                flt = " or ".join(f"{key_field} eq guid'{k}'" for k in keys)
+                rows = _get(http, stream.name, entity, {"$filter": flt})
+                _require_keys(stream, entity, rows)
+                yield [_record(stream, r) for r in rows]
         gone = [
             k for k, v in stored.items() if not suspect and k not in scanned and v != "(deleted)"
         ]
@@ -173,7 +219,7 @@ def extractor(name: str, settings: OneCSettings, http: HttpSource, store: RawSto
         if gone:
             # Deleted outright in 1C (not just marked): a tombstone replaces the last version.
             yield [
-                RawRecord.from_json({"Ref_Key": k}, k, "(deleted)", is_deleted=True) for k in gone
+                RawRecord.from_json({key_field: k}, k, "(deleted)", is_deleted=True) for k in gone
             ]
         # The versions in raw are the real cursor; this records when the last full scan ran.
         state.new_cursor = datetime.now(UTC).isoformat(timespec="seconds")

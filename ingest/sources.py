@@ -11,7 +11,6 @@ from pydantic_settings import BaseSettings
 from funnelhouse.ingest import amocrm, bitrix24, onec, uis
 from funnelhouse.ingest.http import HttpSource, SourceFatal
 from funnelhouse.ingest.raw import RawStore
-from funnelhouse.ingest.settings import AmoCrmSettings, Bitrix24Settings, OneCSettings, UisSettings
 from funnelhouse.ingest.sync import Stream, SyncResult, run_sync
 
 
@@ -30,10 +29,10 @@ class Source:
 SOURCES: dict[str, Source] = {
     s.name: s
     for s in [
-        Source("amocrm", "amoCRM", amocrm, AmoCrmSettings),
-        Source("bitrix24", "Bitrix24", bitrix24, Bitrix24Settings),
-        Source("uis", "UIS telephony", uis, UisSettings),
-        Source("onec", "1C accounting", onec, OneCSettings),
+        Source("amocrm", "amoCRM", amocrm, amocrm.AmoCrmSettings),
+        Source("bitrix24", "Bitrix24", bitrix24, bitrix24.Bitrix24Settings),
+        Source("uis", "UIS telephony", uis, uis.UisSettings),
+        Source("onec", "1C accounting", onec, onec.OneCSettings),
     ]
 }
 
@@ -75,7 +74,7 @@ class SourceSession:
         stream = source.streams[stream_name]
         http = self.http(source)
         before = http.stats.as_metadata()
-        extract = source.module.extractor(stream_name, self.settings_for(source), http, self.store)
+        extract = source.module.extractor(stream, self.settings_for(source), http, self.store)
         try:
             result = run_sync(self.store, stream, extract, full_refresh=full_refresh,
                               on_progress=on_progress, since=since)  # fmt: skip

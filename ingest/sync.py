@@ -1,15 +1,16 @@
 """One stream's sync: extract pages, write them to raw, then (and only then) move the cursor.
 
-Sources declare streams and write extractors; this module owns the commit protocol, so every
-stream gets the same guarantees: a crash or a failure leaves earlier data and the cursor as they
-were, and a rerun re-delivers what was not committed (rows are keyed by id, so nothing doubles).
+Sources declare their streams and one extractor each; this module owns the commit protocol, so
+every stream gets the same guarantees: a crash or a failure leaves earlier data and the cursor as
+they were, and a rerun re-delivers what was not committed (rows are keyed by id, so nothing
+doubles).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -27,12 +28,19 @@ FUTURE_SLACK_SECONDS = 300
 
 @dataclass(frozen=True)
 class Stream:
-    """A source stream: where its rows land and what its cursor means."""
+    """A source stream, declared once in its source module: what to request and how to page
+    it, where its rows land and what its cursor means. A source module subclasses it with the
+    options only its API has; the module's one extractor reads everything from here."""
 
     source: str
     name: str
     description: str
     cursor: str  # what the cursor holds, for humans: "updated_at (unix s)", "DataVersion", ...
+    paging: str = ""  # how the source module reads it: "keyset", "pages", "modified", ...
+    path: str = ""  # the URL path or the API method
+    params: Mapping[str, Any] = field(default_factory=dict, hash=False)  # sent with every call
+    cursor_field: str | None = None  # the record field the cursor follows (None: no cursor)
+    id_field: str = "id"  # the record field that identifies it (the raw table's `id`)
 
     @property
     def table(self) -> str:

@@ -15,11 +15,14 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import requests
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
 
 from funnelhouse.ingest.http import (
     Background,
@@ -31,7 +34,7 @@ from funnelhouse.ingest.http import (
     request_json,
 )
 from funnelhouse.ingest.raw import RawRecord, RawStore
-from funnelhouse.ingest.settings import UisSettings
+from funnelhouse.ingest.settings import SourceSettings
 from funnelhouse.ingest.sync import Extractor, Stream, SyncState
 
 SOURCE = "uis"
@@ -49,12 +52,41 @@ FIELDS = [
     "scenario_name", "campaign_id", "campaign_name", "tags", "sale_date", "sale_cost",
 ]  # fmt: skip
 
-STREAMS: dict[str, Stream] = {
-    "calls": Stream(
+
+class UisSettings(SourceSettings):
+    model_config = SettingsConfigDict(env_prefix="UIS_", extra="ignore")
+
+    base_url: str = "https://dataapi.uiscom.ru/v2.0"
+    access_token: SecretStr = SecretStr("")
+    # 100 points a minute on common plans, one per call: the client paces at that and, as the
+    # limits come back in every reply, waits for the next minute when two are left (two calls
+    # may be in flight).
+    rate_per_second: float = 100 / 60
+    lookback_days: int = 3  # tags, sale_* and ongoing calls change after the call
+    page_size: int = 10_000
+    window_days: int = 89  # just under the 3-month cap; a busier window splits in halves to
+    # stay under the 100 000 offset cap
+    history_days: int = 1095  # how far back a full refresh reads
+    timezone: str = "Europe/Moscow"  # report times are account-local without offset
+
+
+@dataclass(frozen=True)
+class UisStream(Stream):
+    """A UIS report: JSON-RPC method `path` with `params`, read in windows of `date_from`..
+    `date_till` (account-local) and offset pages within each; the cursor is a local time."""
+
+    paging: Literal["report"] = "report"
+
+
+STREAMS: dict[str, UisStream] = {
+    "calls": UisStream(
         SOURCE,
         "calls",
         "Every call, answered or missed (get.calls_report)",
         "start_time (account-local)",
+        path="get.calls_report",
+        params={"fields": FIELDS},
+        cursor_field="start_time",
     ),
 }
 
@@ -145,11 +177,13 @@ def windows(start: datetime, end: datetime, days: int) -> Iterator[tuple[datetim
         start = stop
 
 
-def extractor(name: str, settings: UisSettings, http: HttpSource, store: RawStore) -> Extractor:
-    if name != "calls":
-        raise KeyError(f"UIS has no stream {name!r}; streams: calls")
+def extractor(
+    stream: UisStream, settings: UisSettings, http: HttpSource, store: RawStore
+) -> Extractor:
+    """The extraction `stream` declares; the sync runner owns writing and the cursor."""
     token = settings.access_token.get_secret_value()
     tz = ZoneInfo(settings.timezone)
+    cursor_field, id_field = stream.cursor_field or "", stream.id_field
 
     def read_window(frm: datetime, till: datetime) -> Iterator[list[dict]]:
         """Offset pages of one window, the next page already requested while this one is
@@ -157,10 +191,10 @@ def extractor(name: str, settings: UisSettings, http: HttpSource, store: RawStor
         short before the end means the window changed: its successor is asked for again."""
 
         def page(offset: int) -> dict:
-            return _rpc(http, token, "get.calls_report", {
+            return _rpc(http, token, stream.path, {
                 "date_from": frm.strftime(LOCAL_FORMAT), "date_till": till.strftime(LOCAL_FORMAT),
-                "offset": offset, "limit": settings.page_size, "fields": FIELDS,
-            }, spare=2)  # fmt: skip
+                "offset": offset, "limit": settings.page_size, **stream.params,
+            }, spare=2, stream=stream.name)  # fmt: skip
 
         offset, total = 0, 0
         ahead: tuple[int, Background[dict]] | None = None
@@ -176,7 +210,9 @@ def extractor(name: str, settings: UisSettings, http: HttpSource, store: RawStor
             if offset == 0 and total > OFFSET_CAP + settings.page_size:
                 middle = frm + (till - frm) / 2
                 if middle.replace(microsecond=0) in (frm, till):
-                    raise SourceError(SOURCE, "calls", f"over {OFFSET_CAP} calls in one second")
+                    raise SourceError(
+                        SOURCE, stream.name, f"over {OFFSET_CAP} records in one second"
+                    )
                 yield from read_window(frm, middle.replace(microsecond=0))
                 yield from read_window(middle.replace(microsecond=0), till)
                 return
@@ -201,11 +237,11 @@ def extractor(name: str, settings: UisSettings, http: HttpSource, store: RawStor
         # Local times in LOCAL_FORMAT sort as text: the ceiling in the same form bounds them.
         ceiling = datetime.fromtimestamp(state.ceiling, tz).strftime(LOCAL_FORMAT)
         for rows in prefetch(pages):
-            newest = max(r["start_time"] for r in rows)
+            newest = max(r[cursor_field] for r in rows)
             if newest > ceiling:
-                state.count_future_dated(sum(r["start_time"] > ceiling for r in rows))
-                newest = max((t for r in rows if (t := r["start_time"]) <= ceiling), default=None)
+                state.count_future_dated(sum(r[cursor_field] > ceiling for r in rows))
+                newest = max((t for r in rows if (t := r[cursor_field]) <= ceiling), default=None)
             state.advance(newest)
-            yield [RawRecord.from_json(r, r["id"], r["start_time"]) for r in rows]
+            yield [RawRecord.from_json(r, r[id_field], r[cursor_field]) for r in rows]
 
     return run

@@ -153,7 +153,7 @@ def test_bitrix24_two_batches_in_flight_skip_nothing(monkeypatch, vanish):
     portal = _Portal(20_000, vanish)
     monkeypatch.setattr(bitrix24, "_batch_window", portal.batch_window)
     http: Any = None
-    pages = bitrix24._keyset(http, "deals", "crm.deal.list", {}, "ID", "filter", "order", 0, 50)
+    pages = bitrix24._keyset(http, "deals", "crm.deal.list", {}, 0, 50)
     got = [int(r["ID"]) for rows in pages for r in rows]
     assert got == sorted(set(got))
     assert set(portal.ids) <= set(got)  # every row still there was read

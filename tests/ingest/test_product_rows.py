@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from funnelhouse.ingest.bitrix24 import _product_rows, http_source
+from funnelhouse.ingest.bitrix24 import Bitrix24Settings, _product_rows, http_source
 from funnelhouse.ingest.http import SourceFatal
-from funnelhouse.ingest.settings import Bitrix24Settings
 from funnelhouse.simulator import truth
 
 

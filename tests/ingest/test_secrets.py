@@ -15,9 +15,10 @@ from requests.utils import requote_uri
 from typer.testing import CliRunner
 
 from funnelhouse.cli import app
+from funnelhouse.ingest.bitrix24 import Bitrix24Settings
 from funnelhouse.ingest.http import SourceError
+from funnelhouse.ingest.onec import OneCSettings
 from funnelhouse.ingest.secrets import Redactor, env_secrets, redact_url
-from funnelhouse.ingest.settings import Bitrix24Settings, OneCSettings
 from funnelhouse.ingest.sources import SOURCES, SourceSession
 from funnelhouse.orchestration.run import JobFailed, run_job
 from tests.conftest import free_port, use_emulators
