@@ -1,9 +1,10 @@
 """The Dagster code location: it only assembles what the modules beside it define."""
 
+import logging
 import sys
 from pathlib import Path
 
-from dagster import Definitions
+from dagster import Definitions, JobDefinition
 from dagster_dbt import DbtCliResource
 
 from funnelhouse.orchestration.assets.dbt import dbt_marts, dbt_staging
@@ -29,3 +30,28 @@ defs = Definitions(
         ),
     },
 )
+
+
+def job_named(name: str) -> JobDefinition:
+    """A job of this location by name: what `funnelhouse run` hands to the step processes so
+    they rebuild the job (`build_reconstructable_job`), as the UI's run workers do."""
+    return defs.resolve_job_def(name)
+
+
+class _IndirectTestObservations(logging.Filter):
+    """Drops dagster-dbt's warning for each dbt test it records as an observation, not a check.
+
+    `dbt build` also runs the tests of ephemeral intermediate models: they have no table, so
+    no asset and no asset check, and dagster-dbt warns once per such test and per run that it
+    logs an observation instead (~34 lines each run). The observations are still recorded and
+    a failing test still fails its dbt step; only the warning, which asks for nothing to be
+    done, is left out.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(
+            "Logging an `AssetObservation` instead of an `AssetCheckResult`"
+        )
+
+
+logging.getLogger("dagster.builtin").addFilter(_IndirectTestObservations())

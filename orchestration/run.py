@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions, ExecuteInProcessResult
+import uuid
+from contextlib import nullcontext
+from typing import TYPE_CHECKING
+
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    DagsterInstance,
+    Definitions,
+    ExecuteInProcessResult,
+    JobExecutionResult,
+    build_reconstructable_job,
+    execute_job,
+)
 from dagster._core.definitions.asset_selection import DagsterInvalidAssetSelectionError
 
 from funnelhouse.ingest.secrets import redact_env
@@ -11,6 +24,13 @@ from funnelhouse.orchestration.dbt_project import prepare_dbt_project
 from funnelhouse.orchestration.instance import dagster_home
 from funnelhouse.orchestration.modes import SINCE_TAG
 from funnelhouse.warehouse.settings import WarehouseSettings
+
+if TYPE_CHECKING:
+    from funnelhouse.progress import StepDisplay
+
+ExecutionResult = ExecuteInProcessResult | JobExecutionResult
+# Tags the run a `display` watches, so its watcher finds it among the instance's runs.
+WATCH_TAG = "funnelhouse/watch"
 
 
 class JobFailed(RuntimeError):
@@ -55,9 +75,15 @@ def run_job(
     log_level: str = "INFO",
     select: str | None = None,
     since: str | None = None,
-):
+    display: StepDisplay | None = None,
+) -> ExecutionResult:
     """Execute `incremental` or `full_refresh` (or the assets `select` names of it, with a
-    backfill `since` a date); raises JobFailed naming what failed, each cause once."""
+    backfill `since` a date); raises JobFailed naming what failed, each cause once.
+
+    The job runs on its own executor, as from the UI or the schedule: each source's streams
+    in turn, the sources side by side. An ephemeral instance (tests) keeps its storage in
+    memory, which step processes cannot share, so there the steps run here one by one.
+    `display` is fed each step's start, progress and end from the run's event log."""
     defs = load_definitions()
     if since and name != "incremental":
         raise JobFailed("--since backfills within the incremental job; full_refresh re-reads all")
@@ -68,14 +94,28 @@ def run_job(
     if instance is None:
         dagster_home(settings)
         instance = DagsterInstance.get()
-    job = defs.resolve_job_def(name)
-    result: ExecuteInProcessResult = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        asset_selection=keys,
-        tags={SINCE_TAG: since} if since else None,
-    )
+    tags = {SINCE_TAG: since} if since else {}
+    watch = nullcontext()
+    if display is not None:
+        from funnelhouse.progress import RunWatcher
+
+        tags[WATCH_TAG] = uuid.uuid4().hex
+        watch = RunWatcher(instance, display, (WATCH_TAG, tags[WATCH_TAG])).running()
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    result: ExecutionResult
+    with watch:
+        if instance.is_ephemeral:
+            result = defs.resolve_job_def(name).execute_in_process(
+                instance=instance, raise_on_error=False, run_config=run_config,
+                asset_selection=keys, tags=tags,
+            )  # fmt: skip
+        else:
+            job = build_reconstructable_job(
+                "funnelhouse.orchestration.definitions", "job_named", (name,)
+            )
+            result = execute_job(
+                job, instance, run_config=run_config, tags=tags, asset_selection=keys
+            )
     if not result.success:
         failed_checks = [
             f"{e.asset_key.to_user_string()}: {e.check_name} — {e.description or ''}".strip()
@@ -92,7 +132,7 @@ def run_job(
     return result
 
 
-def _failed_steps(result: ExecuteInProcessResult) -> list[str]:
+def _failed_steps(result: ExecutionResult) -> list[str]:
     """One line per distinct cause: a source that failed for good fails all its streams, and
     its streams' lines ("not attempted: ...") would repeat the same fix nine times."""
     lines: list[str] = []

@@ -1,12 +1,14 @@
 """One asset per source stream: `raw/<source>__<stream>`, grouped by source.
 
-Streams of one source share a Dagster pool, so they run one at a time and together stay under
-the API's rate limit; different sources load in parallel. A source that fails for good (its
-host, TLS or credentials) is marked on the run, so its other streams fail at once without a
-request, in whatever process they run. (No `from __future__ import annotations` here: Dagster
-reads the config and resource annotations at definition time.)
+Streams of one source run one at a time and together stay under the API's rate limit (the
+op tag `source`, which the jobs' executor limits to one step per value, and the Dagster pool
+`source_<name>` for steps outside those jobs); different sources load in parallel. A source
+that fails for good (its host, TLS or credentials) is marked on the run, so its other streams
+fail at once without a request, in whatever process they run. (No `from __future__ import
+annotations` here: Dagster reads the config and resource annotations at definition time.)
 """
 
+import time
 from typing import Optional
 
 from dagster import (
@@ -27,8 +29,11 @@ from funnelhouse.ingest.sources import SOURCES, Source, SourceSession
 from funnelhouse.ingest.sync import Stream, parse_since
 from funnelhouse.orchestration.modes import backfill_since, is_full_refresh
 from funnelhouse.orchestration.resources import WarehouseResource
+from funnelhouse.progress import progress_message
 
 FATAL_TAG = "funnelhouse/failed_source/"  # + source name: the reason it failed for good
+SOURCE_OP_TAG = "source"  # op tag: the executor runs one step per value at a time
+PROGRESS_EVERY_SECONDS = 3.0  # how often a step logs its pages and rows for the watchers
 
 
 class SyncConfig(Config):
@@ -55,6 +60,7 @@ def _stream_asset(source: Source, stream: Stream) -> AssetsDefinition:
         kinds={"clickhouse", "python"},
         description=f"{source.title}: {stream.description}. Cursor: {stream.cursor}.",
         tags={"source": source.name},
+        op_tags={SOURCE_OP_TAG: source.name},
         retry_policy=RetryPolicy(max_retries=2, delay=30, backoff=Backoff.EXPONENTIAL),
     )
     def _sync(
@@ -65,12 +71,12 @@ def _stream_asset(source: Source, stream: Stream) -> AssetsDefinition:
             raise Failure(description=f"not attempted: {earlier}", allow_retries=False)
         with warehouse.client() as client:
             session = SourceSession(RawStore(client, warehouse.settings().cluster))
-            last_logged = [0]
+            last_logged = [time.monotonic()]
 
             def progress(_stream: Stream, pages: int, rows: int) -> None:
-                if rows - last_logged[0] >= 50_000:
-                    context.log.info(f"{stream.key}: {pages} pages, {rows} rows so far")
-                    last_logged[0] = rows
+                if time.monotonic() - last_logged[0] >= PROGRESS_EVERY_SECONDS:
+                    context.log.info(progress_message(stream.key, pages, rows))
+                    last_logged[0] = time.monotonic()
 
             try:
                 day = config.since or backfill_since(context)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,13 +19,26 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from dagster import AssetKey, Definitions, materialize
+from dagster import (
+    AssetKey,
+    DagsterEventType,
+    Definitions,
+    JobDefinition,
+    asset,
+    build_reconstructable_job,
+    define_asset_job,
+    execute_job,
+    instance_for_test,
+    materialize,
+)
 from dagster_dbt import DbtCliResource
 
 from funnelhouse.dbt import business_timezone
 from funnelhouse.expectations.suites import mart_suites
+from funnelhouse.ingest.sources import SOURCES
 from funnelhouse.orchestration.assets import ingest
 from funnelhouse.orchestration.assets.dbt import DBT_PROJECT, MARTS, dbt_staging
+from funnelhouse.orchestration.jobs import PIPELINE_EXECUTOR_CONFIG, pipeline_executor
 from funnelhouse.orchestration.modes import FULL_REFRESH, INCREMENTAL, MODE_TAG, SINCE_TAG
 from funnelhouse.orchestration.resources import WarehouseResource
 from funnelhouse.orchestration.run import load_definitions
@@ -181,3 +195,73 @@ def test_run_tags_alone_set_the_mode_of_ingest_and_dbt(monkeypatch, tags, dbt_ar
     )
     assert result.success
     assert recorded == [["sync", "uis/calls", *sync_args], ["dbt", "build", *dbt_args]]
+
+
+def test_jobs_run_sources_side_by_side_and_each_sources_streams_in_turn() -> None:
+    """What the UI, the schedules and `dagster job execute` launch: the jobs' own executor runs
+    steps in parallel, at most one step per `source` op tag, which every ingest step carries."""
+    repo = load_definitions().get_repository_def()
+    for name in ("incremental", "full_refresh"):
+        job = repo.get_job(name)
+        assert job.executor_def is pipeline_executor
+        ingest_steps = [n for n in job.graph.nodes if n.name.startswith("raw__")]
+        assert len(ingest_steps) == len(ingest.ingest_assets())
+        for node in ingest_steps:
+            assert node.definition.tags[ingest.SOURCE_OP_TAG] == node.name.split("__")[1]
+    assert PIPELINE_EXECUTOR_CONFIG["max_concurrent"] >= len(SOURCES)
+    assert PIPELINE_EXECUTOR_CONFIG["tag_concurrency_limits"] == [
+        {"key": ingest.SOURCE_OP_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+    ]
+
+
+BARRIER_TAG = "test/barrier"  # the folder the fake steps meet in (a run tag: no config class,
+# which this module's postponed annotations would hide from Dagster)
+
+
+def _stream(name: str, source: str):
+    """A fake ingest step: marks that it started, then waits (event, not time) until a step
+    of another source has started too; serial execution would never get there."""
+
+    @asset(name=name, op_tags={ingest.SOURCE_OP_TAG: source})
+    def _step(context) -> None:  # postponed annotations: Dagster reads none here
+        folder = Path(context.run.tags[BARRIER_TAG])
+        (folder / f"{source}.{name}").touch()
+        for _ in range(600):
+            if any(p.name.split(".")[0] != source for p in folder.iterdir()):
+                return
+            context.log.info("waiting for a step of another source")
+            time.sleep(0.2)
+        raise AssertionError(f"{name}: no step of another source started while it ran")
+
+    return _step
+
+
+def two_sources_job() -> JobDefinition:
+    """Two streams of source `a`, one of source `b`, on the pipeline's executor."""
+    assets = [_stream("a_one", "a"), _stream("a_two", "a"), _stream("b_one", "b")]
+    job = define_asset_job("two_sources", executor_def=pipeline_executor)
+    return Definitions(assets=assets, jobs=[job]).resolve_job_def("two_sources")
+
+
+def test_the_executor_overlaps_two_sources_but_never_two_streams_of_one(tmp_path) -> None:
+    recon = build_reconstructable_job(
+        "tests.orchestration.test_definitions", "two_sources_job",
+        reconstructor_working_directory=str(Path(__file__).parents[2]),
+    )  # fmt: skip
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    with instance_for_test() as instance:
+        result = execute_job(recon, instance, tags={BARRIER_TAG: str(barrier)})
+        assert result.success
+        spans: dict[str, list[float]] = {}
+        for record in instance.get_records_for_run(result.run_id).records:
+            entry = record.event_log_entry
+            kind = entry.dagster_event_type
+            if kind in (DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS):
+                spans.setdefault(entry.step_key or "", []).append(entry.timestamp)
+    (a1_start, a1_end), (a2_start, a2_end), (b_start, b_end) = (
+        spans["a_one"], spans["a_two"], spans["b_one"]
+    )  # fmt: skip
+    assert a1_end <= a2_start or a2_end <= a1_start, "two streams of source a overlapped"
+    first_a_start, first_a_end = min((a1_start, a1_end), (a2_start, a2_end))
+    assert b_start < first_a_end and first_a_start < b_end, "sources a and b ran one by one"

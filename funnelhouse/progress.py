@@ -1,0 +1,372 @@
+"""Progress of a pipeline run for people: a live view on a terminal, plain lines elsewhere.
+
+A run's steps (one per source stream, the dbt builds, the gates, the publish) report through
+one `StepDisplay`. On a terminal it keeps a rich progress bar per running step; otherwise
+(a log, CI, a pipe) it prints plain lines without escape codes: one when a step ends, and a
+heartbeat naming what still runs whenever nothing was printed for `HEARTBEAT_SECONDS`, so a
+long dbt build never looks like a hang. Whatever the steps print themselves (dbt's log,
+Dagster's, GX's) goes to a file instead (`redirect_output`), whose path the caller prints.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance, EventLogEntry
+
+# Under the 10 s a person waits before wondering whether it hangs, with the poll's slack.
+HEARTBEAT_SECONDS = 8.0
+POLL_SECONDS = 0.5
+# Ingest steps log their progress in this shape; the watcher of the run parses it back.
+_PROGRESS = re.compile(r"^progress (?P<key>\S+): (?P<pages>\d+) pages, (?P<rows>\d+) rows$")
+
+
+def progress_message(stream_key: str, pages: int, rows: int) -> str:
+    """The log line an ingest step writes while it pages through a stream."""
+    return f"progress {stream_key}: {pages} pages, {rows} rows"
+
+
+def parse_progress(message: str) -> tuple[str, int, int] | None:
+    match = _PROGRESS.match(message.strip())
+    if not match:
+        return None
+    return match["key"], int(match["pages"]), int(match["rows"])
+
+
+def step_label(step_key: str) -> str:
+    """`raw__amocrm__leads` (an ingest step) reads as `amocrm/leads`; other steps as named."""
+    if step_key.startswith("raw__"):
+        return step_key.removeprefix("raw__").replace("__", "/", 1)
+    return step_key
+
+
+@dataclass
+class StepState:
+    label: str
+    started: float
+    pages: int | None = None
+    rows: int | None = None
+    task: TaskID | None = None
+
+
+@dataclass
+class StepOutcome:
+    label: str
+    seconds: float
+    ok: bool
+    rows: int | None = None
+    pages: int | None = None
+    assets: int = 0
+    checks_passed: int = 0
+    checks_failed: int = 0
+    detail: str = ""
+
+
+def _count(value: int | None, unit: str) -> str:
+    return "" if value is None else f"{value:,} {unit}"
+
+
+class StepDisplay:
+    """Steps as they start, advance and end; thread-safe (a watcher and a heartbeat feed it)."""
+
+    def __init__(
+        self,
+        console: Console,
+        clock: Callable[[], float] = time.monotonic,
+        heartbeat: float = HEARTBEAT_SECONDS,
+    ) -> None:
+        self.console = console
+        self.clock = clock
+        self.heartbeat = heartbeat
+        self.started = clock()
+        self.activity: str | None = None  # what runs outside any step ("dbt parse", ...)
+        self.running: dict[str, StepState] = {}
+        self.outcomes: list[StepOutcome] = []
+        self._last_output = self.started
+        self._lock = threading.RLock()
+        self._live: Progress | None = None
+        if console.is_terminal:
+            self._live = Progress(
+                SpinnerColumn(), TextColumn("{task.description:<32}"),
+                TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
+                console=console, transient=True,
+            )  # fmt: skip
+
+    def __enter__(self) -> StepDisplay:
+        if self._live:
+            self._live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live:
+            self._live.stop()
+
+    def _elapsed(self) -> str:
+        return f"[{self.clock() - self.started:5.0f} s]"
+
+    def line(self, text: str) -> None:
+        """A line above the live view (terminal) or in the log (anything else)."""
+        with self._lock:
+            self.console.print(f"{self._elapsed()} {text}", markup=False, highlight=False)
+            self._last_output = self.clock()
+
+    def say(self, text: str) -> None:
+        """A message of the caller's (rich markup allowed), which counts as output too."""
+        with self._lock:
+            self.console.print(text, highlight=False)
+            self._last_output = self.clock()
+
+    @contextmanager
+    def phase(self, label: str) -> Iterator[None]:
+        """Work outside the run's steps: the heartbeat names it, a spinner shows it."""
+        task = self._live.add_task(label, counts="") if self._live else None
+        with self._lock:
+            self.activity = label
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.activity = None
+            if self._live and task is not None:
+                self._live.remove_task(task)
+
+    def step_started(self, step_key: str) -> None:
+        with self._lock:
+            state = StepState(step_label(step_key), self.clock())
+            if self._live:
+                state.task = self._live.add_task(state.label, counts="")
+            self.running[step_key] = state
+
+    def step_advanced(self, step_key: str, pages: int, rows: int) -> None:
+        with self._lock:
+            state = self.running.get(step_key)
+            if state is None:
+                return
+            state.pages, state.rows = pages, rows
+            if self._live and state.task is not None:
+                self._live.update(state.task, counts=f"{pages:,} pages, {rows:,} rows")
+
+    def step_finished(self, step_key: str, outcome: StepOutcome) -> None:
+        with self._lock:
+            state = self.running.pop(step_key, None)
+            if self._live and state and state.task is not None:
+                self._live.remove_task(state.task)
+            self.outcomes.append(outcome)
+            parts = [
+                _count(outcome.rows, "rows"),
+                _count(outcome.pages, "pages"),
+                _count(outcome.assets or None, "tables") if outcome.rows is None else "",
+                f"{outcome.checks_passed}/{outcome.checks_passed + outcome.checks_failed} "
+                "checks passed"
+                if outcome.checks_passed + outcome.checks_failed
+                else "",
+                f"{outcome.seconds:.1f} s",
+                outcome.detail,
+            ]
+            status = "done  " if outcome.ok else "FAILED"
+            self.line(f"{status} {outcome.label:<30} " + ", ".join(p for p in parts if p))
+
+    def tick(self) -> None:
+        """Plain output only: a heartbeat line when nothing was printed for a while."""
+        with self._lock:
+            now = self.clock()
+            if self._live or now - self._last_output < self.heartbeat:
+                return
+            doing = [
+                f"{s.label} ({now - s.started:.0f} s"
+                + (f", {s.rows:,} rows" if s.rows is not None else "")
+                + ")"
+                for s in self.running.values()
+            ]
+            if self.activity:
+                doing.insert(0, self.activity)
+            self.line("still working: " + ("; ".join(doing) or "starting the next steps"))
+
+    @contextmanager
+    def heartbeats(self, every: float = 1.0) -> Iterator[None]:
+        """A thread that calls `tick` until the block ends (wakes on the stop event)."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(every):
+                self.tick()
+
+        thread = threading.Thread(target=beat, name="progress-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def summary(self) -> list[str]:
+        """One screen: rows and time per source, then each other step with its checks."""
+        by_source: dict[str, list[StepOutcome]] = {}
+        others: list[StepOutcome] = []
+        for o in self.outcomes:
+            if "/" in o.label:
+                by_source.setdefault(o.label.split("/", 1)[0], []).append(o)
+            else:
+                others.append(o)
+        lines = []
+        for source, steps in by_source.items():
+            failed = sum(not s.ok for s in steps)
+            lines.append(
+                f"  {source:<10} {len(steps):>3} streams  {sum(s.rows or 0 for s in steps):>10,} "
+                f"rows  {sum(s.seconds for s in steps):7.1f} s"
+                + (f"  {failed} FAILED" if failed else "")
+            )
+        for o in others:
+            checks = o.checks_passed + o.checks_failed
+            lines.append(
+                f"  {o.label:<25} {'ok' if o.ok else 'FAILED':<6} {o.seconds:7.1f} s"
+                + (f"  {o.assets} tables" if o.assets else "")
+                + (f"  {o.checks_passed}/{checks} checks passed" if checks else "")
+            )
+        return lines
+
+
+@dataclass
+class _StepTally:
+    rows: int | None = None
+    pages: int | None = None
+    assets: int = 0
+    passed: int = 0
+    failed: int = 0
+    started: float | None = None
+
+
+@dataclass
+class RunWatcher:
+    """Feeds a display from a Dagster run's event log: the steps may run in other processes
+    (the multiprocess executor), and the event log is where all of them report."""
+
+    instance: DagsterInstance
+    display: StepDisplay
+    run_tag: tuple[str, str]
+    run_id: str | None = None
+    _cursor: str | None = None
+    _tally: dict[str, _StepTally] = field(default_factory=dict)
+
+    def _find_run(self) -> str | None:
+        from dagster import RunsFilter
+
+        key, value = self.run_tag
+        ids = self.instance.get_run_ids(RunsFilter(tags={key: value}), limit=1)
+        return ids[0] if ids else None
+
+    def poll(self) -> None:
+        if self.run_id is None:
+            self.run_id = self._find_run()
+            if self.run_id is None:
+                return
+        while True:
+            conn = self.instance.get_records_for_run(self.run_id, cursor=self._cursor)
+            for record in conn.records:
+                self.handle(record.event_log_entry)
+            self._cursor = conn.cursor
+            if not conn.has_more:
+                return
+
+    def handle(self, entry: EventLogEntry) -> None:
+        from dagster import DagsterEventType as T
+
+        event = entry.dagster_event
+        step = entry.step_key
+        if event is None:
+            parsed = parse_progress(entry.user_message)
+            if parsed and step:
+                self.display.step_advanced(step, parsed[1], parsed[2])
+            return
+        if step is None:
+            return
+        tally = self._tally.setdefault(step, _StepTally())
+        kind = event.event_type
+        if kind == T.STEP_START:
+            tally.started = entry.timestamp
+            self.display.step_started(step)
+        elif kind == T.ASSET_MATERIALIZATION:
+            tally.assets += 1
+            meta = event.step_materialization_data.materialization.metadata
+            if step.startswith("raw__") and "rows" in meta:
+                tally.rows = int(meta["rows"].value)  # type: ignore[arg-type]
+                tally.pages = int(meta["pages"].value)  # type: ignore[arg-type]
+        elif kind == T.ASSET_CHECK_EVALUATION:
+            evaluation = event.asset_check_evaluation_data
+            if evaluation.passed:
+                tally.passed += 1
+            else:
+                tally.failed += 1
+        elif kind in (T.STEP_SUCCESS, T.STEP_FAILURE):  # the failure's cause: in JobFailed
+            seconds = entry.timestamp - (tally.started or entry.timestamp)
+            outcome = StepOutcome(
+                label=step_label(step), seconds=seconds, ok=kind == T.STEP_SUCCESS,
+                rows=tally.rows, pages=tally.pages, assets=tally.assets,
+                checks_passed=tally.passed, checks_failed=tally.failed,
+            )  # fmt: skip
+            self.display.step_finished(step, outcome)
+        elif kind == T.STEP_UP_FOR_RETRY:
+            self.display.line(f"retry  {step_label(step)} (its source answered an error)")
+
+    @contextmanager
+    def running(self, every: float = POLL_SECONDS) -> Iterator[RunWatcher]:
+        """Poll the event log in a thread while the block runs; a last poll after it."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(every):
+                self.poll()
+
+        thread = threading.Thread(target=loop, name="run-watcher", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join()
+            self.poll()
+
+
+@contextmanager
+def redirect_output(log_path: Path) -> Iterator[TextIO]:
+    """Send everything written to stdout and stderr (by this process and the step processes it
+    starts: dbt's log, Dagster's, GX's) to `log_path`; yields a stream on the original stdout
+    for the progress and summary people read."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    terminal = os.fdopen(os.dup(saved_out), "w", buffering=1, encoding="utf-8")
+    with log_path.open("w", encoding="utf-8") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield terminal
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved_out, 1)
+            os.dup2(saved_err, 2)
+            os.close(saved_out)
+            os.close(saved_err)
+            terminal.close()
+
+
+def terminal_console(stream: TextIO) -> Console:
+    """A console on `stream`: live and coloured on a terminal, plain and 150 wide elsewhere."""
+    if Console(file=stream).is_terminal:
+        return Console(file=stream)
+    return Console(file=stream, width=150, soft_wrap=True)
