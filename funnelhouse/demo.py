@@ -168,46 +168,67 @@ def print_key_marts(settings: WarehouseSettings) -> None:
 
 def demo(settings: WarehouseSettings, seed: int = 42, scale: float = 0.5,
          rate_multiplier: float = 10.0, keep_running: bool = False) -> None:  # fmt: skip
-    from funnelhouse.dbt import run_dbt
+    """Everything the steps print (dbt's log, Dagster's, GX's) goes to a log file; people see
+    one progress line per step, a heartbeat while a step runs long, a summary, the marts."""
+    from funnelhouse.dbt import DBT_PROJECT_DIR, run_dbt
     from funnelhouse.ingest.settings import scaled_rates
+    from funnelhouse.orchestration.dbt_project import prepare_dbt_project
     from funnelhouse.orchestration.run import run_job
+    from funnelhouse.progress import StepDisplay, redirect_output, terminal_console
     from funnelhouse.simulator.company import generate
     from funnelhouse.simulator.config import SimConfig
     from funnelhouse.simulator.emulators.server import start_emulators
 
     started = time.monotonic()
-    with ExitStack() as stack:
-        started_warehouse = settings.is_embedded_default and process.start_background(settings)
+    log = settings.data_dir / "logs" / "demo.log"
+    with ExitStack() as stack, ExitStack() as shown:
+        terminal = shown.enter_context(redirect_output(log))
+        out = terminal_console(terminal)
+        display = shown.enter_context(StepDisplay(out))
+        shown.enter_context(display.heartbeats())
+        display.say(f"[bold]log[/bold] of dbt, Dagster and GX: {log}")
+        with display.phase("starting the warehouse"):
+            started_warehouse = settings.is_embedded_default and process.start_background(settings)
         if started_warehouse and not keep_running:
             stack.callback(process.stop_background, settings)
-        console.print(f"[bold]warehouse[/bold] {settings.http_url} (data in {settings.data_dir})")
-        company = generate(SimConfig(seed=seed, scale=scale))
+        display.say(f"[bold]warehouse[/bold] {settings.http_url} (data in {settings.data_dir})")
+        with display.phase("simulating the company"):
+            company = generate(SimConfig(seed=seed, scale=scale))
         counts = company.counts()
-        console.print(f"[bold]simulated company[/bold] seed={seed} scale={scale:g}: "
-                      + ", ".join(f"{v:,} {k}" for k, v in list(counts.items())[:5]))  # fmt: skip
+        display.say(f"[bold]simulated company[/bold] seed={seed} scale={scale:g}: "
+                  + ", ".join(f"{v:,} {k}" for k, v in list(counts.items())[:5]))  # fmt: skip
         sources = stack.enter_context(start_emulators(company, rate_multiplier=rate_multiplier))
         os.environ.update(sources.env())
         # The clients' own rates, multiplied like the emulators' limits.
         for var, rate in scaled_rates(rate_multiplier).items():
             os.environ.setdefault(var, rate)
-        console.print(f"[bold]sources[/bold] amoCRM {sources.amocrm_url}, Bitrix24, UIS "
-                      f"{sources.uis_url}, 1C {sources.onec_url} (rate limits × "
-                      f"{rate_multiplier:g})")  # fmt: skip
-        console.print("[bold]running[/bold] the `incremental` job: ingest → staging → raw gate "
-                      "→ marts → mart gate → publish")  # fmt: skip
-        # Dagster logs only errors here: a failed step is reported in full by run_job.
-        result = run_job("incremental", settings, log_level="ERROR")
-        console.print(f"run {result.run_id} succeeded in {time.monotonic() - started:.0f} s\n")
+        display.say(f"[bold]sources[/bold] amoCRM {sources.amocrm_url}, Bitrix24, UIS "
+                  f"{sources.uis_url}, 1C {sources.onec_url} (rate limits × "
+                  f"{rate_multiplier:g})")  # fmt: skip
+        try:
+            with display.phase("dbt parse"):
+                prepare_dbt_project()
+            display.say("[bold]running[/bold] the `incremental` job: ingest (the sources side "
+                      "by side) → staging → raw gate → marts → mart gate → publish")  # fmt: skip
+            # Dagster logs only errors (into the log); a failed step is named by run_job.
+            result = run_job("incremental", settings, log_level="ERROR", display=display)
+            display.say(f"run {result.run_id} succeeded in {time.monotonic() - started:.0f} s:")
+            for line in display.summary():
+                display.say(line)
+            with display.phase("dbt docs generate"):
+                run_dbt("docs", "generate", "--quiet", settings=settings)
+        except RuntimeError as exc:  # JobFailed, DbtFailed
+            raise RuntimeError(f"{exc}\nThe log of dbt, Dagster and GX: {log}") from None
+        shown.close()  # back on stdout: the mart tables are the demo's result
+        console.print()
         print_key_marts(settings)
-        run_dbt("docs", "generate", "--quiet", settings=settings)
-        from funnelhouse.dbt import DBT_PROJECT_DIR
-
         console.print(
             f"\nData Docs (GX): {settings.data_dir / 'data_docs' / 'index.html'}\n"
             f"dbt docs: {DBT_PROJECT_DIR / 'target' / 'index.html'} "
             "(serve with `.venv/bin/dbt docs serve --project-dir dbt_project "
             "--profiles-dir dbt_project`)\n"
-            f"Published marts: {settings.http_url} database `marts` (BI user `bi`)."
+            f"Published marts: {settings.http_url} database `marts` (BI user `bi`).\n"
+            f"Log of dbt, Dagster and GX: {log}"
         )
-        if keep_running:
-            console.print("The warehouse keeps running (`make down` stops it).")
+    if keep_running:
+        console.print("The warehouse keeps running (`make down` stops it).")

@@ -1,4 +1,5 @@
-"""`funnelhouse ingest`: sync source streams into raw from the command line, with progress."""
+"""`funnelhouse ingest`: sync source streams into raw from the command line, with progress
+(a live view on a terminal, a plain line per stream otherwise: `funnelhouse.progress`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import logging
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from funnelhouse.ingest.http import SourceError, SourceFatal
@@ -14,6 +14,7 @@ from funnelhouse.ingest.raw import RawStore
 from funnelhouse.ingest.secrets import redact_env, redact_logs
 from funnelhouse.ingest.sources import SOURCES, SourceSession
 from funnelhouse.ingest.sync import parse_since
+from funnelhouse.progress import StepDisplay, StepOutcome
 from funnelhouse.warehouse.client import get_client
 from funnelhouse.warehouse.settings import get_settings
 
@@ -49,42 +50,38 @@ def run(
     session = SourceSession(RawStore(client, settings.cluster))
     summary = Table("stream", "rows", "pages", "requests", "retries", "cursor", "seconds")
     failed = False
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-        TextColumn("{task.fields[pages]} pages, {task.fields[rows]} rows"), TimeElapsedColumn(),
-        console=console,
-    ) as progress:  # fmt: skip
+    display = StepDisplay(console)
+    with display, display.heartbeats():
         for name in chosen:
             src = SOURCES[name]
             for stream_name in stream or list(src.streams):
                 if stream_name not in src.streams:
                     continue
+                key = f"{name}/{stream_name}"
                 if name in session.fatal:  # said once; no request for the other streams
-                    skipped = session.fatal[name].for_stream(stream_name)
-                    summary.add_row(skipped.source + "/" + stream_name, "-", "-", "-", "-",
-                                    "not attempted", "")  # fmt: skip
+                    summary.add_row(key, "-", "-", "-", "-", "not attempted", "")
                     continue
-                task = progress.add_task(f"{name}/{stream_name}", total=None, pages=0, rows=0)
+                display.step_started(key)
 
-                def tick(_s, pages, rows, task=task):
-                    progress.update(task, pages=pages, rows=rows)
+                def tick(_s, pages, rows, key=key):
+                    display.step_advanced(key, pages, rows)
 
                 try:
                     r = session.sync(name, stream_name, full_refresh=full_refresh,
                                      on_progress=tick, since=since_ts)  # fmt: skip
                 except SourceFatal as exc:
-                    progress.update(task, description=f"[red]{name} failed")
+                    display.step_finished(key, _failed(display, key, f"{src.title} failed"))
                     console.print(f"{src.title}: {redact_env(exc.reason)}\n"
                                   f"Next: {redact_env(exc.fix)}; its other streams were "
                                   "not attempted.", style="red", markup=False)  # fmt: skip
                     failed = True
                     continue
                 except (SourceError, ValueError) as exc:
-                    progress.update(task, description=f"[red]{name}/{stream_name} failed")
+                    display.step_finished(key, _failed(display, key, ""))
                     console.print(redact_env(str(exc)), style="red", markup=False)
                     failed = True
                     continue
-                progress.update(task, total=1, completed=1, pages=r.pages, rows=r.rows)
+                display.step_finished(key, StepOutcome(key, r.seconds, True, r.rows, r.pages))
                 summary.add_row(
                     r.stream.key, str(r.rows), str(r.pages), str(r.http.get("requests", "")),
                     str(r.http.get("retries", "")), f"{r.cursor_before} → {r.cursor_after}",
@@ -94,3 +91,9 @@ def run(
     console.print(summary)
     if failed:
         raise typer.Exit(1)
+
+
+def _failed(display: StepDisplay, key: str, detail: str) -> StepOutcome:
+    state = display.running.get(key)
+    seconds = display.clock() - state.started if state else 0.0
+    return StepOutcome(key, seconds, ok=False, detail=detail)

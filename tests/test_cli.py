@@ -76,3 +76,79 @@ def test_a_source_name_selects_its_ingest_and_everything_downstream():
     assert {k.to_user_string() for k in resolve_selection('key:"raw/uis__calls"')} == {
         "raw/uis__calls"
     }
+
+
+def test_ingest_run_off_a_terminal_prints_plain_lines_one_per_stream(warehouse):
+    """A log or CI reads plain text: no escape codes, and each stream says it is done."""
+    from funnelhouse.ingest.settings import scaled_rates
+    from funnelhouse.simulator.config import SimConfig
+    from funnelhouse.simulator.emulators.server import start_emulators
+
+    with start_emulators(SimConfig(seed=3, scale=0.02), rate_multiplier=1000) as sources:
+        env = {**sources.env(), **scaled_rates(1000)}
+        os.environ.update(env)  # _run passes os.environ on
+        try:
+            out = _run(warehouse, "ingest", "run", "--source", "uis", "--source", "onec")
+        finally:
+            for key in env:
+                os.environ.pop(key, None)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout + out.stderr
+    assert "\x1b" not in text
+    from funnelhouse.ingest.sources import SOURCES
+
+    for source in ("uis", "onec"):
+        for stream in SOURCES[source].streams:
+            done = [ln for ln in text.splitlines() if f"done   {source}/{stream} " in ln]
+            assert len(done) == 1, f"{source}/{stream}: {done}\n{text}"
+            assert "rows" in done[0]
+
+
+class _FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_long_step_off_a_terminal_gets_a_heartbeat_naming_it():
+    """Driven by a fake clock: every tick past the heartbeat interval of silence prints one
+    line naming what runs; ticks inside it print nothing."""
+    from rich.console import Console
+
+    from funnelhouse.progress import HEARTBEAT_SECONDS, StepDisplay, StepOutcome
+
+    buffer = io.StringIO()
+    clock = _FakeClock()
+    display = StepDisplay(Console(file=buffer, width=150), clock=clock)
+    with display:
+        display.step_started("dbt_staging")
+        display.step_started("raw__uis__calls")
+        display.step_advanced("raw__uis__calls", 3, 1500)
+        clock.now = HEARTBEAT_SECONDS - 1
+        display.tick()
+        assert buffer.getvalue() == ""
+        clock.now = HEARTBEAT_SECONDS
+        display.tick()
+        display.tick()  # just printed: silent again
+        lines = buffer.getvalue().splitlines()
+        assert len(lines) == 1
+        assert "dbt_staging (8 s)" in lines[0] and "uis/calls (8 s, 1,500 rows)" in lines[0]
+        clock.now = 2 * HEARTBEAT_SECONDS
+        display.tick()
+        assert len(buffer.getvalue().splitlines()) == 2
+        display.step_finished("raw__uis__calls", StepOutcome("uis/calls", 16.0, True, 1500, 3))
+        clock.now = 3 * HEARTBEAT_SECONDS
+        display.tick()
+    lines = buffer.getvalue().splitlines()
+    assert "done   uis/calls" in lines[2] and "1,500 rows" in lines[2]
+    assert "dbt_staging" in lines[3] and "uis/calls" not in lines[3]
+    assert "\x1b" not in buffer.getvalue()
+
+
+def test_progress_lines_logged_by_ingest_steps_are_read_back():
+    from funnelhouse.progress import parse_progress, progress_message
+
+    assert parse_progress(progress_message("amocrm/leads", 12, 3400)) == ("amocrm/leads", 12, 3400)
+    assert parse_progress("amocrm/leads: 12 pages so far") is None

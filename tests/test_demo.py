@@ -46,3 +46,41 @@ def test_an_empty_result_says_so(published):
     with console.capture() as out:
         assert print_query(published, "SELECT 1 WHERE 0", "Nothing") == 0
     assert out.get().strip() == "Nothing: no rows"
+
+
+@pytest.mark.slow  # the whole pipeline on a tiny company: minutes on 2 busy cores
+@pytest.mark.timeout(1800)
+def test_the_demo_off_a_terminal_is_short_plain_and_names_its_log(tmp_path):
+    """What a CI log or `make demo > file` gets: no escape codes, one line per stream, dbt's
+    log in a file it names, and everything before the mart tables within about a screen."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from funnelhouse.ingest.sources import SOURCES
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLICKHOUSE_", "DAGSTER"))}
+    env |= {"FUNNELHOUSE_DATA_DIR": str(tmp_path), "CLICKHOUSE_PORT": str(port)}
+    out = subprocess.run(
+        [sys.executable, "-m", "funnelhouse.cli", "demo", "--scale", "0.02",
+         "--rate-multiplier", "1000"],
+        capture_output=True, env=env, timeout=1700,
+    )  # fmt: skip
+    text = out.stdout.decode() + out.stderr.decode()
+    assert out.returncode == 0, text[-3000:]
+    assert b"\x1b" not in out.stdout + out.stderr
+    lines = text.splitlines()
+    for source in SOURCES.values():
+        for stream in source.streams:
+            done = [ln for ln in lines if f"done   {source.name}/{stream} " in ln]
+            assert len(done) == 1, f"{source.name}/{stream}: {done}"
+    before_marts = lines[: next(i for i, ln in enumerate(lines) if "Gross vs cohort" in ln)]
+    assert len(before_marts) <= 100, "\n".join(before_marts)
+    log = tmp_path / "logs" / "demo.log"
+    assert f"{log}" in text
+    assert "dbt build" in log.read_text()  # dbt's own output went to the log, not the screen
+    assert "dbt build" not in text and "AssetObservation" not in text
