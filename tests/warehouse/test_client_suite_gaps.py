@@ -1,11 +1,13 @@
 """Gaps the clients' own suites (`make compat`) found in the endpoint, each through raw HTTP and
 clickhouse-connect: SQL users, WITH before an INSERT with data, a slow result that streams before
-it fails, compressed error bodies, and literals the AST reader once split into two statements."""
+it fails, compressed error bodies, literals the AST reader once split into two statements, and
+...WithProgress results that stream."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 
 import clickhouse_connect
 import pytest
@@ -109,3 +111,22 @@ def test_literal_with_control_characters_is_one_statement(url, client):
     assert r.status_code == 200 and r.text == f"{len(data)}\n", r.text
     result = client.query("SELECT length($b$)", parameters={"$b$": data}).result_rows
     assert result == [(len(data),)]
+
+
+def test_with_progress_formats_stream_with_one_meta_and_a_closing_progress_row(url, client):
+    sql = "SELECT number FROM numbers(3) FORMAT JSONEachRowWithProgress"
+    r = requests.post(url, params={"max_block_size": "1"}, data=sql, timeout=TIMEOUT)
+    rows = [json.loads(line) for line in r.text.splitlines()]
+    assert rows[0] == {"meta": [{"name": "number", "type": "UInt64"}]}
+    assert [row for row in rows if "row" in row] == [{"row": {"number": n}} for n in range(3)]
+    assert sum("meta" in row for row in rows) == 1
+    assert rows[-1]["progress"]["read_rows"] == "3"
+    # A slow result fails after its first rows went out: 200, then the tagged exception.
+    slow = ("SELECT toInt32(number) AS n, throwIf(number = 10, 'boom') AS e, sleepEachRow(0.02) "
+            "FROM system.numbers LIMIT 100 FORMAT JSONEachRowWithProgress")  # fmt: skip
+    r = requests.post(url, params={"max_block_size": "1"}, data=slow, timeout=TIMEOUT)
+    assert r.status_code == 200 and "__exception__" in r.text and "boom" in r.text, r.text
+    raw = client.raw_query("SELECT number FROM numbers(2)", fmt="JSONCompactEachRowWithProgress")
+    lines = [json.loads(line) for line in raw.decode().splitlines()]
+    assert [row["row"] for row in lines if "row" in row] == [[0], [1]]
+    assert "progress" in lines[-1]

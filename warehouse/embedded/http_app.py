@@ -39,7 +39,12 @@ from funnelhouse.warehouse.embedded.form_data import FormData, is_form_data, rea
 from funnelhouse.warehouse.embedded.host_files import UserFiles
 from funnelhouse.warehouse.embedded.insert_budget import InsertBudget, insert_budget_bytes
 from funnelhouse.warehouse.embedded.native_compression import NativeBlockReader
-from funnelhouse.warehouse.embedded.output_formats import content_type, needs_whole_result
+from funnelhouse.warehouse.embedded.output_formats import (
+    WITH_PROGRESS_FORMATS,
+    ProgressRows,
+    content_type,
+    needs_whole_result,
+)
 from funnelhouse.warehouse.embedded.query_policy import QueryPolicy, with_current_user
 from funnelhouse.warehouse.embedded.request_limits import (
     LimitedReader,
@@ -336,7 +341,9 @@ class EndpointApp:
             fmt = output_format(sql) or req.params.get("default_format") or "TabSeparated"
             keyword = "SELECT" if sql.lstrip()[:1] == b"(" else first_keyword(sql)
             has_result = keyword in _RESULT_STATEMENTS
-            wait = req.params.get("wait_end_of_query") in _TRUE or needs_whole_result(fmt, sql)
+            wait = req.params.get("wait_end_of_query") in _TRUE or needs_whole_result(
+                fmt, sql, req.settings
+            )
             # chDB streams only SELECTs; SHOW, EXISTS and friends are small anyway.
             if keyword in ("SELECT", "WITH") and not wait:
 
@@ -540,7 +547,11 @@ class _Stream:
         self._cleanup = cleanup
         self.tail_error = tail_error  # the body's end when the query fails mid-stream
         self._stats = stats
-        self._joiner = ArrowStreamJoiner() if fmt.lower() == "arrowstream" else None
+        self._joiner: ArrowStreamJoiner | ProgressRows | None = None
+        if fmt.lower() == "arrowstream":
+            self._joiner = ArrowStreamJoiner()
+        elif fmt.lower() in WITH_PROGRESS_FORMATS:
+            self._joiner = ProgressRows(lambda: (stats.read_rows, stats.read_bytes))
         try:
             try:
                 self._stream = conn.send_query(encode_sql(sql), fmt, params=params)
