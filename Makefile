@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test up down lint fmt lock bench clean bi bi-lock test-ui
+.PHONY: help install demo test up down lint fmt lock bench clean bi bi-lock test-ui compat
 
 help:
 	@echo "make demo   install, run the whole pipeline on the embedded warehouse, print the marts"
@@ -19,6 +19,7 @@ help:
 	@echo "make lock   re-resolve requirements.lock from pyproject.toml"
 	@echo "make bi     install Superset once (.venv-bi), start it on loopback with the dashboards"
 	@echo "make test-ui  drive chromium through every dashboard (needs make demo, make bi deps, chromium)"
+	@echo "make compat run the ClickHouse clients' own suites against the endpoint (checkouts in FUNNELHOUSE_COMPAT_CONNECT/_JS/_DBT, see README)"
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -75,6 +76,10 @@ test-ui: bi
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.ingest_rate
+
+# The upstream clients' integration suites against the embedded endpoint (not part of `make test`).
+compat: $(STAMP)
+	$(BIN)/python -m compat run
 
 clean:
 	rm -rf $(VENV) $(BI_VENV) .data dbt_project/target dbt_project/logs
