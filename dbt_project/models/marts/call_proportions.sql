@@ -69,4 +69,9 @@ select
     {{ safe_div('talk_minutes', 'deals_won') }} as talk_minutes_per_sale,
     {{ safe_div('talk_share', 'revenue_share') }} as effort_to_revenue
 from joined
-window w as (partition by period_start, segment_type)
+-- The totals add the segments in one fixed order: a sum of fractional values depends on the
+-- order of its terms, and two builds of the same data must give the same shares.
+window w as (
+    partition by period_start, segment_type order by segment_value
+    rows between unbounded preceding and unbounded following
+)

@@ -37,7 +37,9 @@ ranked as (
         row_number() over w as ltv_rank,
         sum(lifetime_revenue) over (w rows between unbounded preceding and current row)
             as cumulative_revenue,
-        sum(lifetime_revenue) over () as all_revenue
+        -- In the ranking's fixed order: a sum of fractions depends on the order of its terms.
+        sum(lifetime_revenue) over (w rows between unbounded preceding and unbounded following)
+            as all_revenue
     from sales
     window w as (order by lifetime_revenue desc, counterparty_id asc)
 )

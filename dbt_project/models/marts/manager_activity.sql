@@ -28,8 +28,12 @@ scored as (
 )
 select
     *,
-    {{ safe_div('100 * points', 'sum(points) over (partition by period_grain, period_start)') }}
-        as activity_index,
-    {{ safe_div('100 * points', 'avg(points) over (partition by period_grain, period_start)') }}
-        as activity_vs_average
+    {{ safe_div('100 * points', 'sum(points) over period') }} as activity_index,
+    {{ safe_div('100 * points', 'avg(points) over period') }} as activity_vs_average
 from scored
+-- The managers' points add up in one fixed order: a sum of fractional points depends on the
+-- order of its terms, and two builds of the same data must give the same index.
+window period as (
+    partition by period_grain, period_start order by manager
+    rows between unbounded preceding and unbounded following
+)
