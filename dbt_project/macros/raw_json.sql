@@ -35,3 +35,15 @@
 {% macro json_id(json, key) -%}
     replaceRegexpAll(JSONExtractRaw({{ json }}, '{{ key }}'), '^"|"$|^null$', '')
 {%- endmacro %}
+
+{#- The same conversions for a field already extracted as String by a one-pass
+    `JSONExtract(payload, 'Tuple(...)')` (a JSON number's text, a string's value, '' for null
+    or absent), so a model parses its payload once instead of once per field. -#}
+{% macro unix_value(expr) -%}
+    if(toInt64OrZero({{ expr }}) > 0, toNullable(toDateTime64(toInt64OrZero({{ expr }}), 3, 'UTC')),
+       NULL)
+{%- endmacro %}
+
+{% macro iso_value(expr) -%}
+    toTimeZone(parseDateTime64BestEffortOrNull(nullIf({{ expr }}, ''), 3), 'UTC')
+{%- endmacro %}

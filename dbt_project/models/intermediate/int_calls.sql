@@ -1,7 +1,4 @@
 {{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='call_id',
     engine='MergeTree()',
     order_by='(started_at, call_id)',
     partition_by='toYYYYMM(started_at)',
@@ -12,17 +9,15 @@
 --   2. else the client's phone, to the deal open at call time (the newest if several, the
 --      greatest id among deals created in the same second);
 --   3. else no deal.
--- Incremental runs re-attribute the last `calls_lookback_days`: CRM links arrive late.
+-- Rebuilt on every run from the typed staging tables: a deal deleted, closed or reassigned
+-- changes the attribution of calls of any age, so re-attributing only recent calls (as this
+-- model once did) left incremental runs different from a full refresh.
 with calls as (
     select call_id, telephony_call_id, started_at, direction, is_answered, talk_seconds,
            wait_seconds, client_phone,
            multiIf(employee_id != '', concat('uis:', employee_id),
                    employee_name != '', concat('uis:name:', employee_name), '') as employee_key
     from {{ ref('stg_uis__calls') }}
-    {% if is_incremental() %}
-    where started_at >= (select max(started_at) from {{ this }})
-        - toIntervalDay({{ var('calls_lookback_days') }})
-    {% endif %}
 ),
 -- A CRM may still link a call to a deal it has since deleted (amoCRM keeps restorable deals
 -- with is_deleted, Bitrix24 keeps the call record of a deal deleted outright): such links are

@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='task_id', order_by='task_id',
+          engine='ReplacingMergeTree(_raw_version)') }}
 select
     concat('amocrm:task:', id) as task_id,
     concat('amocrm:', toString(JSONExtractUInt(payload, 'responsible_user_id'))) as manager_id,
@@ -7,6 +9,7 @@ select
     JSONExtractUInt(payload, 'task_type_id') as task_type_id,
     JSONExtractBool(payload, 'is_completed') as is_completed,
     assumeNotNull({{ from_unix('payload', 'created_at') }}) as created_at,
-    {{ from_unix('payload', 'complete_till') }} as complete_till
-from {{ source('amocrm', 'amocrm__tasks') }} final
-where _is_deleted = 0
+    {{ from_unix('payload', 'complete_till') }} as complete_till,
+    {{ raw_version_columns() }}
+from {{ raw_versions(source('amocrm', 'amocrm__tasks')) }}
+where {{ raw_live_rows() }}

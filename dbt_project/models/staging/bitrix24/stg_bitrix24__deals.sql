@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='deal_id', order_by='deal_id',
+          engine='ReplacingMergeTree(_raw_version)') }}
 -- Bitrix24 deals: ids and amounts come as strings, dates with the portal's offset.
 -- CLOSEDATE is the *planned* close date, so the actual close comes from the stage history.
 {% set f = var('bitrix24_deal_fields') %}
@@ -24,5 +26,7 @@ select
     nullIf(trimBoth(JSONExtractString(d.payload, 'UTM_{{ tag | upper }}')), '') as utm_{{ tag }},
     {% endfor -%}
     d._is_deleted = 1 as is_deleted,
-    d._loaded_at as loaded_at
-from {{ source('bitrix24', 'bitrix24__deals') }} as d final
+    d._loaded_at as loaded_at,
+    {{ raw_version_columns(drops_deleted=false, prefix='d.') }}
+from {{ raw_versions(source('bitrix24', 'bitrix24__deals'), 'd') }}
+where {{ raw_live_rows() }}

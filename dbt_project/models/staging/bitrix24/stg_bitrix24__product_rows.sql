@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='product_row_id', order_by='product_row_id',
+          engine='ReplacingMergeTree(_raw_version)') }}
 -- Product rows (crm.item.productrow.list): camelCase, numbers as JSON numbers. Only deal rows
 -- (ownerType D) are asked for; the owner type is kept so staging can say so.
 select
@@ -11,5 +13,7 @@ select
     ifNull({{ json_float('payload', "'quantity'") }}, 0) as quantity,
     ifNull({{ json_int('payload', "'sort'") }}, 0) as sort,
     _is_deleted = 1 as is_deleted,
-    _loaded_at as loaded_at
-from {{ source('bitrix24', 'bitrix24__product_rows') }} final
+    _loaded_at as loaded_at,
+    {{ raw_version_columns(drops_deleted=false) }}
+from {{ raw_versions(source('bitrix24', 'bitrix24__product_rows')) }}
+where {{ raw_live_rows() }}

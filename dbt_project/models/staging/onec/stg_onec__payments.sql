@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='payment_id', order_by='payment_id',
+          engine='ReplacingMergeTree(_raw_version)') }}
 -- Bank receipts: money received from clients.
 -- Only posted, unmarked documents count; marked or removed ones stay, flagged, for audit.
 select
@@ -11,5 +13,7 @@ select
     JSONExtractBool(payload, 'Posted') as is_posted,
     _is_deleted = 1 or JSONExtractBool(payload, 'DeletionMark') as is_deleted,
     _cursor as data_version,
-    _loaded_at as loaded_at
-from {{ source('onec', 'onec__payments') }} final
+    _loaded_at as loaded_at,
+    {{ raw_version_columns(drops_deleted=false) }}
+from {{ raw_versions(source('onec', 'onec__payments')) }}
+where {{ raw_live_rows() }}

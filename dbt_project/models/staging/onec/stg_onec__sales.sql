@@ -1,3 +1,5 @@
+{{ config(materialized='incremental', unique_key='sale_id', order_by='sale_id',
+          engine='ReplacingMergeTree(_raw_version)') }}
 -- Sales documents (shipments): revenue recognised in 1C.
 -- Only posted, unmarked documents count; marked or removed ones stay, flagged, for audit.
 select
@@ -11,5 +13,7 @@ select
     JSONExtractBool(payload, 'Posted') as is_posted,
     _is_deleted = 1 or JSONExtractBool(payload, 'DeletionMark') as is_deleted,
     _cursor as data_version,
-    _loaded_at as loaded_at
-from {{ source('onec', 'onec__sales') }} final
+    _loaded_at as loaded_at,
+    {{ raw_version_columns(drops_deleted=false) }}
+from {{ raw_versions(source('onec', 'onec__sales')) }}
+where {{ raw_live_rows() }}
