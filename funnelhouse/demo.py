@@ -170,14 +170,7 @@ def demo(settings: WarehouseSettings, seed: int = 42, scale: float = 0.5,
          rate_multiplier: float = 10.0, keep_running: bool = False) -> None:  # fmt: skip
     """Everything the steps print (dbt's log, Dagster's, GX's) goes to a log file; people see
     one progress line per step, a heartbeat while a step runs long, a summary, the marts."""
-    from funnelhouse.dbt import DBT_PROJECT_DIR, run_dbt
-    from funnelhouse.ingest.settings import scaled_rates
-    from funnelhouse.orchestration.dbt_project import prepare_dbt_project
-    from funnelhouse.orchestration.run import run_job
     from funnelhouse.progress import StepDisplay, redirect_output, terminal_console
-    from funnelhouse.simulator.company import generate
-    from funnelhouse.simulator.config import SimConfig
-    from funnelhouse.simulator.emulators.server import start_emulators
 
     started = time.monotonic()
     log = settings.data_dir / "logs" / "demo.log"
@@ -187,6 +180,14 @@ def demo(settings: WarehouseSettings, seed: int = 42, scale: float = 0.5,
         display = shown.enter_context(StepDisplay(out))
         shown.enter_context(display.heartbeats())
         display.say(f"[bold]log[/bold] of dbt, Dagster and GX: {log}")
+        with display.phase("loading Dagster, dbt and GX"):  # seconds of imports: shown
+            from funnelhouse.dbt import DBT_PROJECT_DIR, run_dbt
+            from funnelhouse.ingest.settings import scaled_rates
+            from funnelhouse.orchestration.dbt_project import prepare_dbt_project
+            from funnelhouse.orchestration.run import run_job
+            from funnelhouse.simulator.company import generate
+            from funnelhouse.simulator.config import SimConfig
+            from funnelhouse.simulator.emulators.server import start_emulators
         with display.phase("starting the warehouse"):
             started_warehouse = settings.is_embedded_default and process.start_background(settings)
         if started_warehouse and not keep_running:

@@ -27,8 +27,8 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 if TYPE_CHECKING:
     from dagster import DagsterInstance, EventLogEntry
 
-# Under the 10 s a person waits before wondering whether it hangs, with the poll's slack.
-HEARTBEAT_SECONDS = 8.0
+# Under the 10 s a person waits before wondering whether it hangs, with the tick's slack.
+HEARTBEAT_SECONDS = 9.0
 POLL_SECONDS = 0.5
 # Ingest steps log their progress in this shape; the watcher of the run parses it back.
 _PROGRESS = re.compile(r"^progress (?P<key>\S+): (?P<pages>\d+) pages, (?P<rows>\d+) rows$")
@@ -196,7 +196,7 @@ class StepDisplay:
             self.line("still working: " + ("; ".join(doing) or "starting the next steps"))
 
     @contextmanager
-    def heartbeats(self, every: float = 1.0) -> Iterator[None]:
+    def heartbeats(self, every: float = 0.25) -> Iterator[None]:
         """A thread that calls `tick` until the block ends (wakes on the stop event)."""
         stop = threading.Event()
 
