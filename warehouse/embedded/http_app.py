@@ -90,8 +90,6 @@ PARSER_SETTINGS = frozenset(
 _RESULT_STATEMENTS = frozenset(
     {"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "EXISTS", "CHECK"}
 )
-_PREFETCH_BYTES = 1 << 20
-_HEAD_SECONDS = 0.1
 _INSERT_CHUNK = 4 << 20
 # How chDB's streaming API reports an engine error whose message is not UTF-8.
 _UNREADABLE_MESSAGE = "codec can't decode"
@@ -529,9 +527,8 @@ class EndpointApp:
 
 
 class _Stream:
-    """A SELECT's result streamed to the client. Up to a megabyte, or what comes within
-    _HEAD_SECONDS, is read before the headers go out, so that early errors still get a proper
-    error status; a slow result starts flowing then, as a server's does, and a later error
+    """A SELECT's result streamed to the client. As on a server, the headers go out with the
+    first block that holds rows: an error before it gets a proper error status, a later one
     ends the body with the tagged exception block."""
 
     def __init__(
@@ -558,16 +555,13 @@ class _Stream:
             except ENGINE_ERRORS as exc:
                 raise engine_error(exc) from None
             self._head: list[bytes] = []
-            size = 0
             self._done = False
-            deadline = time.monotonic() + _HEAD_SECONDS
-            while size < _PREFETCH_BYTES and not (size and time.monotonic() >= deadline):
+            while not stats.result_rows:
                 chunk = self._fetch()
                 if chunk is None:
                     self._done = True
                     break
                 self._head.append(chunk)
-                size += len(chunk)
         except ClickHouseError as exc:
             try:
                 if exc.code == 1001 and _UNREADABLE_MESSAGE in exc.message:
