@@ -169,7 +169,7 @@ def run(
     try:
         with redirect_output(log) as terminal:
             display = StepDisplay(terminal_console(terminal))
-            with display, display.heartbeats():
+            with display, display.heartbeats(), display.phase(f"job {job}"):
                 result = run_job(job, settings, select=select, since=since, display=display)
     except JobFailed as exc:
         typer.secho(f"{exc}\nThe log of dbt, Dagster and GX: {log}", fg="red", err=True)

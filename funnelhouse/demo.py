@@ -212,7 +212,8 @@ def demo(settings: WarehouseSettings, seed: int = 42, scale: float = 0.5,
             display.say("[bold]running[/bold] the `incremental` job: ingest (the sources side "
                       "by side) → staging → raw gate → marts → mart gate → publish")  # fmt: skip
             # Dagster logs only errors (into the log); a failed step is named by run_job.
-            result = run_job("incremental", settings, log_level="ERROR", display=display)
+            with display.phase("job incremental"):  # a row on the terminal while steps start
+                result = run_job("incremental", settings, log_level="ERROR", display=display)
             display.say(f"run {result.run_id} succeeded in {time.monotonic() - started:.0f} s:")
             for line in display.summary():
                 display.say(line)

@@ -225,7 +225,8 @@ class StepDisplay:
         for source, steps in by_source.items():
             failed = sum(not s.ok for s in steps)
             lines.append(
-                f"  {source:<10} {len(steps):>3} streams  {sum(s.rows or 0 for s in steps):>10,} "
+                f"  {source:<10} {len(steps):>3} stream{'s' if len(steps) > 1 else ' '}"
+                f"  {sum(s.rows or 0 for s in steps):>10,} "
                 f"rows  {sum(s.seconds for s in steps):7.1f} s"
                 + (f"  {failed} FAILED" if failed else "")
             )
