@@ -3,8 +3,10 @@
 The status and headers are gone by then, so a ClickHouse server (25.11+) names a random tag in
 the `X-ClickHouse-Exception-Tag` header of every response and, on a failure mid-stream, ends the
 body with a block no data can be mistaken for:
-`__exception__\\r\\n<tag>\\r\\n<error text>\\n<text length> <tag>\\r\\n__exception__\\r\\n`.
-Clients (clickhouse-connect among them) look for that block and raise the error.
+`__exception__\\r\\n<tag>\\r\\n<error text>\\n<length> <tag>\\r\\n__exception__\\r\\n`, where the
+length counts the text and its newline. clickhouse-connect finds the block by its markers; the JS
+client reads the text backwards from the length, so a length without the newline cut the text's
+first character ("ode: 395...").
 """
 
 from __future__ import annotations
@@ -26,5 +28,5 @@ def exception_block(error_text: bytes, tag: str) -> bytes:
     marker = tag.encode()
     return (
         b"__exception__\r\n" + marker + b"\r\n" + text + b"\n"
-        + str(len(text)).encode() + b" " + marker + b"\r\n__exception__\r\n"
+        + str(len(text) + 1).encode() + b" " + marker + b"\r\n__exception__\r\n"
     )  # fmt: skip
