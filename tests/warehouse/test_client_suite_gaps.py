@@ -1,7 +1,7 @@
 """Gaps the clients' own suites (`make compat`) found in the endpoint, each through raw HTTP and
 clickhouse-connect: SQL users, WITH before an INSERT with data, a slow result that streams before
 it fails, compressed error bodies, literals the AST reader once split into two statements, and
-...WithProgress results that stream."""
+...WithProgress results that stream, and several statements in one query."""
 
 from __future__ import annotations
 
@@ -130,3 +130,12 @@ def test_with_progress_formats_stream_with_one_meta_and_a_closing_progress_row(u
     lines = [json.loads(line) for line in raw.decode().splitlines()]
     assert [row["row"] for row in lines if "row" in row] == [[0], [1]]
     assert "progress" in lines[-1]
+
+
+def test_several_statements_in_one_query_are_a_syntax_error(url, client):
+    r = requests.post(url, data="SET log_comment = 'x'; SELECT 1", timeout=TIMEOUT)
+    assert r.status_code == 400 and r.headers["X-ClickHouse-Exception-Code"] == "62", r.text
+    assert "Multi-statements are not allowed" in r.text
+    with pytest.raises(DatabaseError, match="Multi-statements"):
+        client.query("SELECT 1; SELECT 2")
+    assert client.query("SELECT 1;").result_rows == [(1,)]  # one statement and its semicolon

@@ -102,7 +102,11 @@ def parse_ast(explain: str) -> Node:
         node = Node(kind, text.strip(), declared_children=int(declared[1]) if declared else 0)
         if depth == 0:
             if root is not None:
-                raise _unplaceable("more than one statement")
+                # chDB runs several statements at once; a server's HTTP interface refuses them.
+                raise ClickHouseError(
+                    62, "SYNTAX_ERROR", "Syntax error (Multi-statements are not allowed): the "
+                    "query holds more than one statement; send them one request each",
+                )  # fmt: skip
             root = node
             stack = [node]
             continue
