@@ -1,6 +1,6 @@
 """Gaps the clients' own suites (`make compat`) found in the endpoint, each through raw HTTP and
 clickhouse-connect: SQL users, WITH before an INSERT with data, a slow result that streams before
-it fails, compressed error bodies, literals the AST reader once split into two statements, and
+it fails, compressed error bodies, literals the AST reader once split into two statements,
 ...WithProgress results that stream, and several statements in one query."""
 
 from __future__ import annotations
