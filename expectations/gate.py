@@ -1,4 +1,10 @@
-"""The quality gate around the suites: what the last good load looked like, and reports."""
+"""The quality gate around the suites: what the last good load looked like, and reports.
+
+Two memories, both in raw: each raw table's id count at its last passed count check (raw
+never loses an id, so a lower count blocks), and each staging table's watermark, the newest
+`loaded_at` it held when a run published (the row-level dbt tests configured `where:
+__new_batch__` read only the rows above it; dbt_project/macros/tests/new_batch.sql).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,9 @@ from clickhouse_connect.driver.client import Client
 from funnelhouse.expectations.runner import SuiteOutcome
 
 COUNTS_TABLE = "raw._gate_counts"
+# The dbt macro new_batch_condition reads it under the same name.
+WATERMARKS_TABLE = "raw._gate_watermarks"
+ROW_COUNT = "expect_table_row_count_to_be_between"
 
 
 def previous_counts(client: Client) -> dict[str, int]:
@@ -22,14 +31,39 @@ def previous_counts(client: Client) -> dict[str, int]:
     return {r: int(c) for r, c in rows}
 
 
-def record_count(client: Client, relation: str) -> int:
-    count = int(client.command(f"SELECT count() FROM {relation}"))
+def record_counts(client: Client, outcome: SuiteOutcome) -> None:
+    """A passed suite's row counts become the floor of the next gate: the count it validated,
+    not a recount (rows loaded meanwhile were not validated)."""
+    counted = [o for o in outcome.outcomes if o.expectation == ROW_COUNT]
+    if not outcome.success or not counted:
+        return
     client.insert(
         COUNTS_TABLE,
-        [[relation, count, datetime.now(UTC)]],
+        [[outcome.suite.relation, int(o.observed_value), datetime.now(UTC)] for o in counted],
         column_names=["relation", "row_count", "validated_at"],
     )
-    return count
+
+
+def record_watermarks(client: Client, relations: list[str]) -> dict[str, datetime]:
+    """After a publish: the newest `loaded_at` of each staging table in `relations` (those
+    this run built and tested) is where the next batch validation starts."""
+    client.command(
+        f"CREATE TABLE IF NOT EXISTS {WATERMARKS_TABLE} (relation String, "
+        "loaded_until DateTime64(3, 'UTC'), recorded_at DateTime64(3, 'UTC')) "
+        "ENGINE = ReplacingMergeTree(recorded_at) ORDER BY relation"
+    )
+    now = datetime.now(UTC)
+    marks = {
+        relation: client.query(f"SELECT max(loaded_at) FROM {relation}").result_rows[0][0]
+        for relation in relations
+    }
+    if marks:
+        client.insert(
+            WATERMARKS_TABLE,
+            [[relation, until, now] for relation, until in marks.items()],
+            column_names=["relation", "loaded_until", "recorded_at"],
+        )
+    return marks
 
 
 def summary(outcome: SuiteOutcome) -> str:

@@ -30,12 +30,20 @@ SAMPLE_ROWS = 5
 
 @dataclass(frozen=True)
 class TableSuite:
-    """Expectations over one relation; `query` may reshape it (e.g. FINAL, a filter)."""
+    """Expectations over one relation; `query` may reshape it (e.g. FINAL, a filter).
+
+    `name` is unique in a run (GX's asset, suite and Data Docs page); `check` is the asset
+    check's name on the relation, which several relations may share; `name` by default."""
 
     name: str
     relation: str  # database.table, for humans and asset checks
     expectations: list[Expectation]
     query: str | None = None
+    check: str | None = None
+
+    @property
+    def check_name(self) -> str:
+        return self.check or self.name
 
     @property
     def sql(self) -> str:

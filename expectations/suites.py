@@ -1,19 +1,26 @@
 """The suites that gate every run, as code.
 
-Raw suites read the raw layer through the staging models (so a field is parsed in one place,
-the staging model) and stop the run before any mart is built. Mart suites validate the
-candidate marts before they are published. Every expectation carries a description: that
-name is what a failed run reports.
+Raw suites hold the checks across loads of each raw table (generated from the ingest stream
+specs, so they name no source); the checks a record shows on its own are dbt tests on the
+staging models. Both stop the run before any mart is built. Mart suites validate the candidate
+marts before they are published: ranges, sums and reconciliations with the layers below; the
+marts' not-null, accepted-values and grain checks are dbt tests in models/marts/*.yml, whose
+failure fails `dbt_marts` and so blocks the publish as well. Every expectation carries a
+description: that name is what a failed run reports.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
 
 import great_expectations.expectations as gxe
 
 from funnelhouse.dbt import business_timezone
 from funnelhouse.expectations.runner import TableSuite
+from funnelhouse.ingest.raw import CONFLICTS_TABLE, CURSORS_TABLE, RAW_DATABASE
+from funnelhouse.ingest.sources import SOURCES
 
-EARLIEST = "2000-01-01"
 EPS = 1e-9  # floating-point slack on upper bounds: a share of 1 may come out 1.0000000000002
 RATIO_COLUMNS = {
     "conversion_cohort": ["cohort_conversion_to_date", "conversion_7d", "conversion_30d",
@@ -43,27 +50,10 @@ def at_least(column: str, minimum: float, what: str):
     )
 
 
-def in_set(column: str, values: list, what: str):
-    return _named(
-        gxe.ExpectColumnValuesToBeInSet(column=column, value_set=values),
-        f"{what}: {column} in {values}",
-    )
-
-
 def rows_where(condition: str, description: str, columns: str = "*"):
     return gxe.UnexpectedRowsExpectation(
         unexpected_rows_query=f"SELECT {columns} FROM {{batch}} WHERE {condition}",
         description=description,
-    )
-
-
-def not_in_future(column: str, what: str, loaded: str = "loaded_at"):
-    """A time after the load itself is a broken clock or a defect, whatever the time zone.
-    Models without a load time compare with now() (`loaded="now()"`)."""
-    until = "its load time" if loaded == "loaded_at" else "now"
-    return rows_where(
-        f"{column} > {loaded} + INTERVAL 1 DAY OR {column} < '{EARLIEST}'",
-        f"{what}: {column} between {EARLIEST} and {until}",
     )
 
 
@@ -80,274 +70,77 @@ def total_reconciles(description: str, mart_total: str, source_total_sql: str,
     )
 
 
-def id_present(source_id: str, what: str):
-    """For models whose ids carry a system prefix: `source_id` strips it back off."""
-    return rows_where(f"{source_id} = ''", f"{what}: id present")
+class RawStream(Protocol):
+    """What the raw suites read of an ingest stream spec."""
 
-
-def valid_inn(column: str, what: str):
-    """A Russian INN has 10 digits (organisation) or 12 (individual); the CRM↔1C link uses it.
-    Staging keeps only the digits of what the source holds, so the length tells."""
-    return rows_where(
-        f"{column} IS NOT NULL AND length({column}) NOT IN (10, 12)",
-        f"{what}: {column} has 10 or 12 digits",
-    )
-
-
-def in_order(earlier: str, later: str, what: str):
-    """A record does not change or end before it began. This sees a shifted time that still
-    lies in the past (a creation time a year late), which `not_in_future` cannot."""
-    return rows_where(f"{earlier} > {later}", f"{what}: {earlier} not after {later}")
-
-
-def known_stage(column: str, directory: str, what: str):
-    return rows_where(
-        f"{column} NOT IN (SELECT stage_key FROM {directory})",
-        f"{what}: {column} known to the stage directory",
-    )
+    @property
+    def source(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def table(self) -> str: ...  # the raw table
+    @property
+    def key(self) -> str: ...  # "<source>/<stream>", for humans
 
 
 def row_count_kept(relation: str, previous: int | None):
     """Raw keeps every id it ever loaded (deletions are flags), so counts never shrink."""
     return _named(
         gxe.ExpectTableRowCountToBeBetween(min_value=previous or 0),
-        f"{relation}: row count not below the previous load ({previous or 0})",
+        f"{relation}: ids not below the last passed gate's ({previous or 0})",
     )
 
 
-def ids_unique_per_version(source: str, stream: str, id_column: str):
+def ids_unique_per_version(stream: RawStream):
     """A page is one snapshot: one id for two different records there is a source defect.
-    Ingest keeps such ids in raw._id_conflicts (the raw table itself keeps only one)."""
+    Ingest keeps such ids in raw._id_conflicts (the raw table itself keeps only one). Records
+    without an id (kept under '') are the staging tests' finding (id present), not a clash."""
     last_batch = (
-        f"SELECT batch_id FROM raw._cursors FINAL WHERE source = '{source}' AND stream = '{stream}'"
+        f"SELECT batch_id FROM {RAW_DATABASE}.{CURSORS_TABLE} FINAL "
+        f"WHERE source = '{stream.source}' AND stream = '{stream.name}'"
     )
     return gxe.UnexpectedRowsExpectation(
         unexpected_rows_query=(
-            f"SELECT id, versions, sample FROM raw._id_conflicts WHERE source = '{source}' "
-            f"AND stream = '{stream}' AND batch_id IN ({last_batch}) "
-            f"AND id IN (SELECT {id_column} FROM {{batch}})"
+            f"SELECT id, versions, sample FROM {RAW_DATABASE}.{CONFLICTS_TABLE} "
+            f"WHERE source = '{stream.source}' AND stream = '{stream.name}' "
+            f"AND batch_id IN ({last_batch}) AND id != '' AND id IN (SELECT id FROM {{batch}})"
         ),
-        description=f"{source}/{stream}: ids unique per version in the last load",
+        description=f"{stream.key}: ids unique per version in the last load",
     )
 
 
+def raw_streams() -> list[RawStream]:
+    """Every stream of every source, as ingest declares them."""
+    streams: list[RawStream] = []
+    for source in SOURCES.values():
+        declared = source.streams
+        streams += declared.values() if isinstance(declared, Mapping) else declared
+    return streams
+
+
 def raw_suites(previous_counts: dict[str, int] | None = None) -> list[TableSuite]:
+    """The cross-load checks of every raw table, generated from the ingest stream specs.
+
+    What a single load cannot show: an id that came twice with different records in the last
+    load, and a table that lost ids since the last passed gate. Everything a record shows on
+    its own (present ids, ranges, dates, known stages) is a dbt test on its staging model.
+    """
     prev = previous_counts or {}
+    return [_raw_suite(stream, prev) for stream in raw_streams()]
 
-    def suite(
-        relation: str,
-        id_column: str,
-        what: str,
-        *expectations,
-        stream: str | None = None,
-        raw_id: str | None = None,
-        kept: bool = True,
-    ) -> TableSuite:
-        """The suite of the raw stream behind a staging model (`stg_<source>__<stream>` unless
-        `stream` says otherwise). `raw_id`: the id as raw spells it, where staging changed it;
-        `kept=False` where staging drops deleted records, so the count may fall."""
-        name = relation.split(".")[-1]
-        source, stream_name = (stream or name.removeprefix("stg_").replace("__", "/")).split("/")
-        return TableSuite(
-            name=f"raw__{name}",
-            relation=relation,
-            expectations=[
-                not_null(id_column, what),
-                *expectations,
-                ids_unique_per_version(source, stream_name, raw_id or id_column),
-                *([row_count_kept(relation, prev.get(relation))] if kept else []),
-            ],
-        )
 
-    def entity(
-        relation: str, stream: str, id_column: str, what: str, *expectations, kept: bool = True
-    ) -> TableSuite:
-        """A stream that feeds a dimension or a directory: its staging ids carry a system
-        prefix, which `source_id` strips to match raw."""
-        source_id = f"replaceRegexpOne(toString({id_column}), '^[a-z0-9]+:([a-z]+:)?', '')"
-        return suite(relation, id_column, what, id_present(source_id, what), *expectations,
-                     stream=stream, raw_id=source_id, kept=kept)  # fmt: skip
-
-    def directory(relation: str, what: str, kinds: list[str]) -> TableSuite:
-        """The stage directory of a CRM (its pipelines with their stages, a few dozen rows),
-        which the stage checks of leads, deals and stage moves rely on."""
-        return TableSuite(
-            name=f"raw__{relation.split('.')[-1]}",
-            relation=relation,
-            expectations=[
-                not_null("pipeline_id", what),
-                not_null("stage_name", what),
-                in_set("stage_kind", kinds, what),
-                rows_where(
-                    "stage_key IN (SELECT stage_key FROM {batch} GROUP BY stage_key "
-                    "HAVING count() > 1)",
-                    f"{what}: stage_key unique",
-                ),
-                rows_where(
-                    "pipeline_id NOT IN (SELECT pipeline_id FROM {batch} WHERE stage_kind = 'won')",
-                    f"{what}: every pipeline has a won stage",
-                ),
-            ],
-        )
-
-    return [
-        directory(
-            "staging.stg_amocrm__pipelines", "amoCRM pipelines", ["open", "won", "lost", "unsorted"]
-        ),
-        entity("staging.stg_amocrm__users", "amocrm/users", "manager_id", "amoCRM user"),
-        entity(
-            "staging.stg_amocrm__contacts",
-            "amocrm/contacts",
-            "contact_id",
-            "amoCRM contact",
-            kept=False,
-        ),
-        entity(
-            "staging.stg_amocrm__companies",
-            "amocrm/companies",
-            "company_id",
-            "amoCRM company",
-            valid_inn("inn", "amoCRM company"),
-            kept=False,
-        ),
-        entity(
-            "staging.stg_amocrm__tasks",
-            "amocrm/tasks",
-            "task_id",
-            "amoCRM task",
-            not_in_future("created_at", "amoCRM task", loaded="now()"),
-            kept=False,
-        ),
-        entity(
-            "staging.stg_amocrm__loss_reasons",
-            "amocrm/loss_reasons",
-            "loss_reason_id",
-            "amoCRM loss reason",
-        ),
-        directory(
-            "staging.int_bitrix24__stages", "Bitrix24 funnels and stages", ["open", "won", "lost"]
-        ),
-        entity(
-            "staging.stg_bitrix24__activities",
-            "bitrix24/activities",
-            "activity_id",
-            "Bitrix24 activity",
-            not_in_future("created_at", "Bitrix24 activity", loaded="now()"),
-            kept=False,
-        ),
-        entity("staging.stg_bitrix24__users", "bitrix24/users", "manager_id", "Bitrix24 user"),
-        entity(
-            "staging.stg_bitrix24__product_rows",
-            "bitrix24/product_rows",
-            "product_row_id",
-            "Bitrix24 product row",
-            at_least("quantity", 0, "Bitrix24 product row"),
-            at_least("price", 0, "Bitrix24 product row"),
-        ),
-        entity(
-            "staging.stg_amocrm__catalog_elements",
-            "amocrm/catalog_elements",
-            "element_id",
-            "amoCRM catalogue element",
-        ),
-        entity(
-            "staging.stg_bitrix24__contacts",
-            "bitrix24/contacts",
-            "contact_id",
-            "Bitrix24 contact",
-            kept=False,
-        ),
-        entity(
-            "staging.stg_bitrix24__companies",
-            "bitrix24/companies",
-            "company_id",
-            "Bitrix24 company",
-            valid_inn("inn", "Bitrix24 company"),
-            kept=False,
-        ),
-        entity(
-            "staging.stg_onec__counterparties",
-            "onec/counterparties",
-            "counterparty_id",
-            "1C counterparty",
-            valid_inn("inn", "1C counterparty"),
-        ),
-        entity(
-            "staging.stg_onec__contracts",
-            "onec/contracts",
-            "contract_id",
-            "1C contract",
-            not_in_future("signed_at", "1C contract", loaded="now()"),
-        ),
-        suite(
-            "staging.stg_uis__calls",
-            "telephony_call_id",
-            "UIS call",
-            not_in_future("started_at", "UIS call"),
-            in_order("started_at", "finished_at", "UIS call"),
-            at_least("talk_seconds", 0, "UIS call"),
-            at_least("wait_seconds", 0, "UIS call"),
-            in_set("direction", ["in", "out"], "UIS call"),
-        ),
-        suite(
-            "staging.stg_amocrm__leads",
-            "source_deal_id",
-            "amoCRM lead",
-            not_in_future("created_at", "amoCRM lead"),
-            in_order("created_at", "updated_at", "amoCRM lead"),
-            at_least("amount", 0, "amoCRM lead"),
-            known_stage("stage_key", "staging.stg_amocrm__pipelines", "amoCRM lead"),
-        ),
-        suite(
-            "staging.stg_amocrm__status_changes",
-            "source_event_id",
-            "amoCRM stage change",
-            not_in_future("changed_at", "amoCRM stage change"),
-            known_stage("stage_key_after", "staging.stg_amocrm__pipelines", "amoCRM stage change"),
-        ),
-        suite(
-            "staging.stg_amocrm__call_notes",
-            "source_note_id",
-            "amoCRM call note",
-            at_least("duration_seconds", 0, "amoCRM call note"),
-            not_in_future("created_at", "amoCRM call note"),
-        ),
-        suite(
-            "staging.stg_bitrix24__deals",
-            "source_deal_id",
-            "Bitrix24 deal",
-            not_in_future("created_at", "Bitrix24 deal"),
-            in_order("created_at", "updated_at", "Bitrix24 deal"),
-            at_least("amount", 0, "Bitrix24 deal"),
-            known_stage("stage_key", "staging.int_bitrix24__stages", "Bitrix24 deal"),
-        ),
-        suite(
-            "staging.stg_bitrix24__stage_history",
-            "source_event_id",
-            "Bitrix24 stage move",
-            not_in_future("changed_at", "Bitrix24 stage move"),
-            known_stage("stage_key", "staging.int_bitrix24__stages", "Bitrix24 stage move"),
-        ),
-        suite(
-            "staging.stg_bitrix24__calls",
-            "source_call_id",
-            "Bitrix24 call",
-            at_least("duration_seconds", 0, "Bitrix24 call"),
-            not_in_future("started_at", "Bitrix24 call"),
-        ),
-        suite(
-            "staging.stg_onec__sales",
-            "source_sale_id",
-            "1C sale",
-            not_in_future("document_at", "1C sale"),
-        ),
-        suite(
-            "staging.stg_onec__payments",
-            "source_payment_id",
-            "1C payment",
-            not_in_future("document_at", "1C payment"),
-        ),
-    ]
+def _raw_suite(stream: RawStream, previous_counts: dict[str, int]) -> TableSuite:
+    relation = f"{RAW_DATABASE}.{stream.table}"
+    return TableSuite(
+        name=f"{stream.table}__ids_unique_and_kept",
+        check="ids_unique_and_kept",
+        relation=relation,
+        query=f"SELECT id FROM {relation} FINAL",  # one row per id, as staging reads it
+        expectations=[
+            ids_unique_per_version(stream),
+            row_count_kept(relation, previous_counts.get(relation)),
+        ],
+    )
 
 
 def mart_suites(database: str, business_tz: str | None = None) -> list[TableSuite]:
@@ -367,7 +160,6 @@ def mart_suites(database: str, business_tz: str | None = None) -> list[TableSuit
             name="marts__conversion_gross",
             relation=f"{database}.conversion_gross",
             expectations=[
-                not_null("segment_value", "conversion_gross"),
                 at_least("gross_conversion", 0, "conversion_gross"),
                 rows_where(
                     "deals_won > 0 AND revenue_won < 0",
@@ -402,7 +194,6 @@ def mart_suites(database: str, business_tz: str | None = None) -> list[TableSuit
             name="marts__call_load_by_stage",
             relation=f"{database}.call_load_by_stage",
             expectations=[
-                not_null("stage", "call_load_by_stage"),
                 rows_where(
                     "answered_calls + missed_calls != calls "
                     "OR inbound_calls + outbound_calls != calls",
@@ -466,7 +257,6 @@ def mart_suites(database: str, business_tz: str | None = None) -> list[TableSuit
             relation=f"{database}.forgotten_deals",
             expectations=[
                 at_least("idle_days", 0, "forgotten_deals"),
-                in_set("kind", ["lead", "deal"], "forgotten_deals"),
                 rows_where(
                     "(idle_days >= threshold_days AND idle_days < dead_after_days) != is_forgotten"
                     " OR (idle_days >= dead_after_days) != is_dead",
@@ -586,11 +376,6 @@ def mart_suites(database: str, business_tz: str | None = None) -> list[TableSuit
             name="marts__customer_revenue",
             relation=f"{database}.customer_revenue",
             expectations=[
-                in_set(
-                    "customer_status",
-                    ["new", "repeat", "reactivated", "churned", "payment only"],
-                    "customer_revenue",
-                ),
                 at_least("days_won_to_payment", 0, "customer_revenue"),
                 at_least("sales_amount", 0, "customer_revenue"),
             ],
@@ -625,7 +410,6 @@ def _marketing_suites(database: str, business_tz: str) -> list[TableSuite]:
                     ),
                     "leads_by_utm: conversion in [0, 1]",
                 ),
-                not_null("tag_value", "leads_by_utm"),
                 rows_where("deals_won > leads", "leads_by_utm: deals_won <= leads"),
                 gxe.UnexpectedRowsExpectation(
                     description="leads_by_utm: each tag's values add up to all leads and wins "
@@ -646,7 +430,6 @@ def _marketing_suites(database: str, business_tz: str) -> list[TableSuite]:
             expectations=[
                 at_least("revenue_won", 0, "product_revenue"),
                 at_least("deals_won", 1, "product_revenue"),
-                not_null("product", "product_revenue"),
                 gxe.UnexpectedRowsExpectation(
                     description="product_revenue: a month's revenue over products equals the "
                     "won revenue of its deals with products, and with '(none)' all won revenue "

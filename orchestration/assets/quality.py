@@ -1,11 +1,16 @@
 """The quality gate in Dagster: GX suites as blocking asset checks, then the publish step.
 
-Raw suites check the staging models (the raw layer as parsed), so a broken load stops the run
-before any intermediate table or mart is built. Mart suites check the candidate marts; only
-when all pass does `publish` make them live in `marts`, all of them in one commit, so BI never
-sees a failed build nor marts of two runs side by side. The marts published are dbt's (the
-models in models/marts/), not the suites' list: a new mart is published even before its
-suite exists (tests/orchestration/test_definitions.py fails until it does).
+Raw suites check each raw table across loads (ids unique per version in the last load, no
+ids lost since the last passed gate) right after ingest; the checks a record shows on its own
+are dbt tests on the staging models, which fail `dbt_staging`. Either way a broken load stops
+the run before any intermediate table or mart is built. Mart suites check the candidate marts;
+only when all pass does `publish` make them live in `marts`, all of them in one commit, so BI
+never sees a failed build nor marts of two runs side by side. A publish also moves the
+watermark of the staging tables this run built and tested: the next run's row-level dbt tests
+read only the rows loaded after it (dbt_project/macros/tests/new_batch.sql). The marts
+published are dbt's (the models in models/marts/), not the suites' list: a new mart is
+published even before its suite exists (tests/orchestration/test_definitions.py fails until
+it does).
 (No `from __future__ import annotations`: Dagster reads annotations at definition time.)
 """
 
@@ -13,6 +18,7 @@ from collections.abc import Iterator
 
 from dagster import (
     AssetCheckExecutionContext,
+    AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
@@ -25,10 +31,15 @@ from dagster import (
     multi_asset_check,
 )
 
-from funnelhouse.expectations.gate import previous_counts, record_count, summary
+from funnelhouse.expectations.gate import (
+    previous_counts,
+    record_counts,
+    record_watermarks,
+    summary,
+)
 from funnelhouse.expectations.runner import SuiteOutcome, TableSuite, Validator
 from funnelhouse.expectations.suites import mart_suites, raw_suites
-from funnelhouse.orchestration.assets.dbt import MARTS
+from funnelhouse.orchestration.assets.dbt import MARTS, dbt_staging
 from funnelhouse.orchestration.resources import WarehouseResource
 from funnelhouse.warehouse.publish import CANDIDATE_DATABASE, PUBLISHED_DATABASE, publish
 
@@ -40,7 +51,7 @@ def _key(suite: TableSuite) -> AssetKey:
 def _specs(suites: list[TableSuite]) -> list[AssetCheckSpec]:
     return [
         AssetCheckSpec(
-            name=s.name,
+            name=s.check_name,
             asset=_key(s),
             blocking=True,
             description=f"{len(s.expectations)} expectations: "
@@ -61,7 +72,7 @@ def _result(outcome: SuiteOutcome) -> AssetCheckResult:
     }
     return AssetCheckResult(
         asset_key=_key(outcome.suite),
-        check_name=outcome.suite.name,
+        check_name=outcome.suite.check_name,
         passed=outcome.success,
         severity=AssetCheckSeverity.ERROR,
         description=summary(outcome),
@@ -78,15 +89,14 @@ def _result(outcome: SuiteOutcome) -> AssetCheckResult:
 def _validate(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource, suites: list[TableSuite]
 ) -> Iterator[AssetCheckResult]:
-    selected = {key.name for key in context.selected_asset_check_keys}
+    selected = context.selected_asset_check_keys
     validator = Validator(warehouse.settings())
     with warehouse.client() as client:
         for suite in suites:
-            if suite.name not in selected:
+            if AssetCheckKey(_key(suite), suite.check_name) not in selected:
                 continue
             outcome = validator.validate(suite)
-            if outcome.success and suite.relation.startswith("staging."):
-                record_count(client, suite.relation)
+            record_counts(client, outcome)
             if not outcome.success:
                 context.log.error(summary(outcome))
             yield _result(outcome)
@@ -136,6 +146,8 @@ def publish_marts(
             f"marts show publish {done.publish_id} (as of {done.as_of}, run {done.run_id})"
             + ("" if done.committed else ": this candidate was live already")
         )
+        marks = record_watermarks(client, _staging_built_here(context, client))
+        context.log.info(f"batch validation starts after: {marks}")
         for mart in MARTS:
             # Read through the view: what BI sees now, not what was staged.
             rows = int(client.command(f"SELECT count() FROM {PUBLISHED_DATABASE}.{mart}"))
@@ -148,3 +160,22 @@ def publish_marts(
                     "how": "published" if done.committed else "already live",
                 },
             )
+
+
+def _staging_built_here(context: AssetExecutionContext, client) -> list[str]:
+    """The staging tables with a load time that this run built (and so tested: a failed dbt
+    test fails the step, and no publish follows); the others keep their watermark."""
+    loaded = {
+        (database, table)
+        for database, table in client.query(
+            "SELECT database, table FROM system.columns WHERE name = 'loaded_at'"
+        ).result_rows
+    }
+    built = []
+    for key in sorted(dbt_staging.keys, key=lambda k: k.to_user_string()):
+        if tuple(key.path) not in loaded:
+            continue
+        event = context.instance.get_latest_materialization_event(key)
+        if event is not None and event.run_id == context.run.run_id:
+            built.append(".".join(key.path))
+    return built

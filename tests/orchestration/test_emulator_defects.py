@@ -3,10 +3,11 @@
 A small simulated company is loaded through the connectors, built and published into `marts`
 first. Then, per defect, the emulators of the sources it can hit switch it on (every 50th
 record, their default), the connectors re-read in full (as the nightly `full_refresh` does) the
-streams the raw suites guard, and one Dagster run of ingest → dbt staging → raw suites → dbt
-marts → mart suites → publish must stop at exactly the named expectations, publish nothing and
-leave `marts` byte-identical. 1C refuses an object without Ref_Key at ingest instead, which
-stops the run before dbt. Each test starts from the raw layer of the clean load.
+streams it can hit, and one Dagster run of ingest → raw suites (GX, across loads) → dbt
+staging and its tests (each record) → dbt marts → mart suites → publish must stop at exactly
+the named checks, publish nothing and leave `marts` byte-identical. 1C refuses an object
+without Ref_Key at ingest instead, which stops the run before dbt. Each test starts from the
+raw layer of the clean load.
 """
 
 from __future__ import annotations
@@ -35,19 +36,32 @@ from tests.orchestration.conftest import marts_fingerprint
 
 CLEAN_RAW = "raw_clean_load"
 INGEST = {a.key.path[-1]: a for a in ingest_assets()}
-# The streams a raw suite guards (suite raw__stg_<stream>), by source.
+# The streams whose records the row-level checks of their staging model guard, by source.
 UIS = ("uis__calls",)
 AMOCRM = ("amocrm__leads", "amocrm__status_changes", "amocrm__call_notes")
 BITRIX24 = ("bitrix24__deals", "bitrix24__stage_history", "bitrix24__calls")
 ONEC = ("onec__sales", "onec__payments")
-FUTURE = "between 2000-01-01 and its load time"
+CROSS_LOAD = "ids_unique_and_kept"  # the GX suite on every raw table
+
+
+def dbt_test(stream: str, test: str) -> tuple[str, set[str]]:
+    """A failed dbt test on the staging model of `stream` (it has no GX expectations)."""
+    return f"staging/stg_{stream}:{test}", set()
+
+
+def raw_suite(stream: str) -> tuple[str, set[str]]:
+    """The raw suite of `stream`, failed at its ids-unique expectation."""
+    source, name = stream.split("__")
+    return (f"raw/{stream}:{CROSS_LOAD}",
+            {f"{source}/{name}: ids unique per version in the last load"})  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Defect:
     name: str
     streams: tuple[str, ...]  # re-read in full with the defect switched on at their sources
-    failures: dict[str, set[str]]  # each failing check → its failing expectations
+    failures: dict[str, set[str]]  # each failing check → its failing GX expectations
+    stopped_at: str  # the step that fails: dbt_staging (its tests) or raw_suites (GX)
     incremental: tuple[str, ...] = ()  # those of `streams` read from their cursor instead
 
 
@@ -55,88 +69,79 @@ DEFECTS = [
     Defect(
         "null_ids",
         UIS + AMOCRM + BITRIX24,  # 1C refuses such objects at ingest: the test after this one
-        {
-            "raw__stg_uis__calls": {"UIS call: telephony_call_id present"},
-            "raw__stg_amocrm__leads": {"amoCRM lead: source_deal_id present"},
-            "raw__stg_amocrm__status_changes": {"amoCRM stage change: source_event_id present"},
-            "raw__stg_amocrm__call_notes": {"amoCRM call note: source_note_id present"},
-            "raw__stg_bitrix24__deals": {"Bitrix24 deal: source_deal_id present"},
-            "raw__stg_bitrix24__stage_history": {"Bitrix24 stage move: source_event_id present"},
-            "raw__stg_bitrix24__calls": {"Bitrix24 call: source_call_id present"},
-        },
+        dict([
+            dbt_test("uis__calls", "not_null_stg_uis__calls_telephony_call_id"),
+            dbt_test("amocrm__leads", "not_null_stg_amocrm__leads_source_deal_id"),
+            dbt_test("amocrm__status_changes",
+                     "not_null_stg_amocrm__status_changes_source_event_id"),
+            dbt_test("amocrm__call_notes", "not_null_stg_amocrm__call_notes_source_note_id"),
+            dbt_test("bitrix24__deals", "not_null_stg_bitrix24__deals_source_deal_id"),
+            dbt_test("bitrix24__stage_history",
+                     "not_null_stg_bitrix24__stage_history_source_event_id"),
+            dbt_test("bitrix24__calls", "not_null_stg_bitrix24__calls_source_call_id"),
+        ]),
+        "dbt_staging",
     ),
     Defect(
         "negative_durations",
         ("uis__calls", "amocrm__call_notes", "bitrix24__calls"),
-        {
-            "raw__stg_uis__calls": {"UIS call: talk_seconds >= 0"},
-            "raw__stg_amocrm__call_notes": {"amoCRM call note: duration_seconds >= 0"},
-            "raw__stg_bitrix24__calls": {"Bitrix24 call: duration_seconds >= 0"},
-        },
+        dict([
+            dbt_test("uis__calls", "at_least_stg_uis__calls_talk_seconds__0"),
+            dbt_test("amocrm__call_notes", "at_least_stg_amocrm__call_notes_duration_seconds__0"),
+            dbt_test("bitrix24__calls", "at_least_stg_bitrix24__calls_duration_seconds__0"),
+        ]),
+        "dbt_staging",
     ),
     Defect(
         # A creation time a year late: in the future for recent records, out of order with
         # the record's own later times (where it has one) for any record.
         "future_dates",
         UIS + AMOCRM + BITRIX24 + ONEC,
-        {
-            "raw__stg_uis__calls": {
-                f"UIS call: started_at {FUTURE}",
-                "UIS call: started_at not after finished_at",
-            },
+        dict([
+            dbt_test("uis__calls", "not_in_future_stg_uis__calls_started_at"),
+            dbt_test("uis__calls", "not_after_stg_uis__calls_started_at__finished_at"),
             # The one lead hit is old enough that a year later is still in the past.
-            "raw__stg_amocrm__leads": {"amoCRM lead: created_at not after updated_at"},
-            "raw__stg_amocrm__status_changes": {f"amoCRM stage change: changed_at {FUTURE}"},
-            "raw__stg_amocrm__call_notes": {f"amoCRM call note: created_at {FUTURE}"},
-            "raw__stg_bitrix24__deals": {
-                f"Bitrix24 deal: created_at {FUTURE}",
-                "Bitrix24 deal: created_at not after updated_at",
-            },
-            "raw__stg_bitrix24__stage_history": {f"Bitrix24 stage move: changed_at {FUTURE}"},
-            "raw__stg_bitrix24__calls": {f"Bitrix24 call: started_at {FUTURE}"},
-            "raw__stg_onec__sales": {f"1C sale: document_at {FUTURE}"},
-            "raw__stg_onec__payments": {f"1C payment: document_at {FUTURE}"},
-        },
+            dbt_test("amocrm__leads", "not_after_stg_amocrm__leads_created_at__updated_at"),
+            dbt_test("amocrm__status_changes",
+                     "not_in_future_stg_amocrm__status_changes_changed_at"),
+            dbt_test("amocrm__call_notes", "not_in_future_stg_amocrm__call_notes_created_at"),
+            dbt_test("bitrix24__deals", "not_in_future_stg_bitrix24__deals_created_at"),
+            dbt_test("bitrix24__deals", "not_after_stg_bitrix24__deals_created_at__updated_at"),
+            dbt_test("bitrix24__stage_history",
+                     "not_in_future_stg_bitrix24__stage_history_changed_at"),
+            dbt_test("bitrix24__calls", "not_in_future_stg_bitrix24__calls_started_at"),
+            dbt_test("onec__sales", "not_in_future_stg_onec__sales_document_at"),
+            dbt_test("onec__payments", "not_in_future_stg_onec__payments_document_at"),
+        ]),
+        "dbt_staging",
     ),
     Defect(
         "unknown_stage_ids",
         ("amocrm__leads", "amocrm__status_changes", "bitrix24__deals", "bitrix24__stage_history"),
-        {
-            "raw__stg_amocrm__leads": {"amoCRM lead: stage_key known to the stage directory"},
-            "raw__stg_amocrm__status_changes": {
-                "amoCRM stage change: stage_key_after known to the stage directory"
-            },
-            "raw__stg_bitrix24__deals": {"Bitrix24 deal: stage_key known to the stage directory"},
-            "raw__stg_bitrix24__stage_history": {
-                "Bitrix24 stage move: stage_key known to the stage directory"
-            },
-        },
+        dict([
+            dbt_test("amocrm__leads",
+                     "relationships_stg_amocrm__leads_stage_key__stage_key__ref_stg_amocrm__pipelines_"),
+            dbt_test("amocrm__status_changes",
+                     "relationships_stg_amocrm__status_changes_stage_key_after__stage_key__ref_"
+                     "stg_amocrm__pipelines_"),
+            dbt_test("bitrix24__deals",
+                     "relationships_stg_bitrix24__deals_stage_key__stage_key__ref_int_bitrix24__stages_"),
+            dbt_test("bitrix24__stage_history",
+                     "relationships_stg_bitrix24__stage_history_stage_key__stage_key__ref_"
+                     "int_bitrix24__stages_"),
+        ]),
+        "dbt_staging",
     ),
     Defect(
         # Raw keeps one record per id; ingest records the id conflict within a page. 1C reads
         # from its cursor here: a Ref_Key twice in its key list makes it read in full.
         "duplicate_ids",
         UIS + AMOCRM + BITRIX24 + ONEC,
-        {
-            "raw__stg_uis__calls": {"uis/calls: ids unique per version in the last load"},
-            "raw__stg_amocrm__leads": {"amocrm/leads: ids unique per version in the last load"},
-            "raw__stg_amocrm__status_changes": {
-                "amocrm/status_changes: ids unique per version in the last load"
-            },
-            "raw__stg_amocrm__call_notes": {
-                "amocrm/call_notes: ids unique per version in the last load"
-            },
-            "raw__stg_bitrix24__deals": {"bitrix24/deals: ids unique per version in the last load"},
-            "raw__stg_bitrix24__stage_history": {
-                "bitrix24/stage_history: ids unique per version in the last load"
-            },
-            "raw__stg_bitrix24__calls": {"bitrix24/calls: ids unique per version in the last load"},
-            "raw__stg_onec__sales": {"onec/sales: ids unique per version in the last load"},
-            "raw__stg_onec__payments": {"onec/payments: ids unique per version in the last load"},
-        },
+        dict(raw_suite(t) for t in UIS + AMOCRM + BITRIX24 + ONEC),
+        "raw_suites",
         incremental=ONEC,
     ),
-]
+]  # fmt: skip
 
 
 def _copy_database(client, source: str, target: str) -> None:
@@ -187,9 +192,9 @@ def clean(published):
 
 
 def _gated_run(warehouse, instance, streams: tuple[str, ...], incremental: tuple[str, ...] = ()):
-    """One run: re-read `streams` (in full, but `incremental` from their cursors), build their
-    staging models, run their raw suites, and everything after the raw gate up to publish
-    (dbt marts, mart suites, publish)."""
+    """One run: re-read `streams` (in full, but `incremental` from their cursors), run their
+    raw suites, build and test their staging models, and everything after up to publish (dbt
+    marts, mart suites, publish)."""
     # Their staging tables, and the source folders' conformed views built on them: the marts
     # read those views, so leaving them out would leave the marts unordered after the gate.
     staging = AssetSelection.assets(*(AssetKey(["staging", f"stg_{t}"]) for t in streams))
@@ -237,18 +242,22 @@ def test_defect_stops_the_run_at_named_expectations(clean, warehouse, defect):
     result = _gated_run(warehouse, instance, defect.streams, defect.incremental)
 
     assert not result.success
-    # The defect came through the connectors: every stream loaded, staging built.
-    assert _steps(result, "STEP_SUCCESS") >= {f"raw__{t}" for t in defect.streams} | {"dbt_staging"}
+    # The defect came through the connectors: every stream loaded; each raw suite ran.
+    assert _steps(result, "STEP_SUCCESS") >= {f"raw__{t}" for t in defect.streams}
     evaluations = result.get_asset_check_evaluations()
-    assert {e.check_name for e in evaluations} >= {f"raw__stg_{t}" for t in defect.streams}
+    assert {f"{e.asset_key.to_user_string()}:{e.check_name}" for e in evaluations} >= {
+        f"raw/{t}:{CROSS_LOAD}" for t in defect.streams
+    }
     failed = {
-        e.check_name: set(e.metadata["failures"].value) if "failures" in e.metadata else set()
+        f"{e.asset_key.to_user_string()}:{e.check_name}": set(e.metadata["failures"].value)
+        if "failures" in e.metadata
+        else set()
         for e in evaluations
         if not e.passed
     }
     assert failed == defect.failures
     # The raw gate held: no mart built or checked, nothing published, marts byte-identical.
-    assert _steps(result, "STEP_FAILURE") == {"raw_suites"}
+    assert _steps(result, "STEP_FAILURE") == {defect.stopped_at}
     assert not _steps(result, "STEP_START") & {"dbt_marts", "mart_suites", "publish_marts"}
     assert _nothing_built_after_the_raw_gate(result)
     assert marts_fingerprint(client) == before

@@ -131,7 +131,7 @@ def test_webserver_lists_every_asset_and_check(stack):
     # A few that must be there whatever the definitions say.
     assert {"raw/uis__calls", "raw/amocrm__leads", "staging/stg_uis__calls",
             "marts_candidate/conversion_cohort", "marts/conversion_cohort"} <= assets  # fmt: skip
-    assert {("staging/stg_uis__calls", "raw__stg_uis__calls"),
+    assert {("raw/uis__calls", "ids_unique_and_kept"),
             ("marts_candidate/conversion_cohort", "marts__conversion_cohort"),
             ("marts/conversion_cohort", "freshness_check")} <= checks  # fmt: skip
     assert len(assets) > 50 and len(checks) > 100
