@@ -19,7 +19,7 @@ import typer
 
 from compat.endpoint import embedded_endpoint
 from compat.junit import read_outcomes
-from compat.known_gaps import load_gaps
+from compat.known_gaps import load_gaps, load_left_out
 from compat.report import SuiteResult, summarise, write_reports
 from compat.settings import CHECKOUT_VARS, DEFAULT_PORT, REPO_ROOT, get_settings
 from compat.suites import SUITES, ensure_tools
@@ -51,7 +51,7 @@ def run(
 ) -> None:
     """Run the suites whose checkouts FUNNELHOUSE_COMPAT_* name, a fresh endpoint each."""
     settings = get_settings()
-    load_gaps()  # a malformed list fails before an hour of tests, not after
+    load_gaps(), load_left_out()  # a malformed list fails before an hour of tests, not after
     unknown = sorted(set(suite or ()) - set(SUITES))
     if unknown:
         raise typer.BadParameter(f"unknown suite(s) {unknown}; expected some of {list(SUITES)}")
@@ -109,8 +109,9 @@ def run_one(
             (run_dir / "output.log").open("wb") as log,
         ):
             try:
+                ignored = [f"--ignore={e.path}" for e in load_left_out() if e.suite == name]
                 proc = subprocess.run(
-                    spec.command(checkout, tool_dir, junit),
+                    spec.command(checkout, tool_dir, junit) + ignored,
                     cwd=spec.cwd(checkout),
                     env=os.environ | spec.env(settings.port),
                     stdout=log,

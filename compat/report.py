@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from compat.junit import Outcome
-from compat.known_gaps import Gap, gap_for
+from compat.known_gaps import Gap, gap_for, load_left_out
 
 
 @dataclass
@@ -37,8 +37,9 @@ class SuiteResult:
         return round(100 * self.passed / ran, 2) if ran else None
 
 
-def _skip_class(message: str) -> str:
-    text = message or "skipped without a reason (it.skip / skipIf in the suite's source)"
+def _skip_class(message: str, test_id: str) -> str:
+    where = test_id.split("::", 1)[0]
+    text = message or f"no reason given (it.skip / skipIf in {where})"
     text = re.sub(r"^(Skipped: ?)", "", text)
     return re.sub(r"\d{6,}", "N", text)[:200]
 
@@ -57,7 +58,7 @@ def summarise(
                 result.listed_but_passed.append(outcome.test_id)
         elif outcome.status == "skipped":
             result.skipped += 1
-            skips[_skip_class(outcome.message)] += 1
+            skips[_skip_class(outcome.message, outcome.test_id)] += 1
         elif gap is not None:
             known[f"{gap.feature}: {gap.reason}"] += 1
         else:
@@ -116,6 +117,10 @@ def write_reports(current: list[SuiteResult], out_dir: Path) -> Path:
         lines += [f"## {r.suite}", ""]
         if r.note:
             lines += [r.note, ""]
+        left_out = [e for e in load_left_out() if e.suite == r.suite]
+        if left_out:
+            lines += ["Not run (`left_out` in compat/known_gaps.toml):", ""]
+            lines += [f"- `{e.path}`: {e.feature}, {e.reason}" for e in left_out] + [""]
         if r.skip_classes:
             lines += ["Skipped by the suite itself:", "", "| tests | reason |", "| --- | --- |"]
             lines += [
