@@ -160,23 +160,24 @@ def run(
             parse_since(since)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
-    from funnelhouse.progress import StepDisplay, redirect_output, terminal_console
+    from funnelhouse.progress import StepDisplay, redirect_output, step_logs, terminal_console
 
     settings = get_settings()
     _use_local_stack()
     log = settings.data_dir / "logs" / f"run-{job}.log"
-    typer.echo(f"log of dbt, Dagster and GX: {log}", err=True)
+    typer.echo(f"log of this process (dbt parse, Dagster, GX): {log}", err=True)
     try:
         with redirect_output(log) as terminal:
             display = StepDisplay(terminal_console(terminal))
             with display, display.heartbeats(), display.phase(f"job {job}"):
                 result = run_job(job, settings, select=select, since=since, display=display)
     except JobFailed as exc:
-        typer.secho(f"{exc}\nThe log of dbt, Dagster and GX: {log}", fg="red", err=True)
+        typer.secho(f"{exc}\nThe log of this process: {log}", fg="red", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"job {job} succeeded (run {result.run_id}):")
     for line in display.summary():
         typer.echo(line)
+    typer.echo(f"dbt's log and each step's output: {step_logs(result.run_id)}")
 
 
 @app.command()

@@ -170,7 +170,7 @@ def demo(settings: WarehouseSettings, seed: int = 42, scale: float = 0.5,
          rate_multiplier: float = 10.0, keep_running: bool = False) -> None:  # fmt: skip
     """Everything the steps print (dbt's log, Dagster's, GX's) goes to a log file; people see
     one progress line per step, a heartbeat while a step runs long, a summary, the marts."""
-    from funnelhouse.progress import StepDisplay, redirect_output, terminal_console
+    from funnelhouse.progress import StepDisplay, redirect_output, step_logs, terminal_console
 
     started = time.monotonic()
     log = settings.data_dir / "logs" / "demo.log"
@@ -179,7 +179,7 @@ def demo(settings: WarehouseSettings, seed: int = 42, scale: float = 0.5,
         out = terminal_console(terminal)
         display = shown.enter_context(StepDisplay(out))
         shown.enter_context(display.heartbeats())
-        display.say(f"[bold]log[/bold] of dbt, Dagster and GX: {log}")
+        display.say(f"[bold]log[/bold] of this process (dbt parse and docs, Dagster, GX): {log}")
         with display.phase("loading Dagster, dbt and GX"):  # seconds of imports: shown
             from funnelhouse.dbt import DBT_PROJECT_DIR, run_dbt
             from funnelhouse.ingest.settings import scaled_rates
@@ -217,10 +217,11 @@ def demo(settings: WarehouseSettings, seed: int = 42, scale: float = 0.5,
             display.say(f"run {result.run_id} succeeded in {time.monotonic() - started:.0f} s:")
             for line in display.summary():
                 display.say(line)
+            display.say(f"dbt's log and each step's output: {step_logs(result.run_id)}")
             with display.phase("dbt docs generate"):
                 run_dbt("docs", "generate", "--quiet", settings=settings)
         except RuntimeError as exc:  # JobFailed, DbtFailed
-            raise RuntimeError(f"{exc}\nThe log of dbt, Dagster and GX: {log}") from None
+            raise RuntimeError(f"{exc}\nThe log of this process: {log}") from None
         shown.close()  # back on stdout: the mart tables are the demo's result
         console.print()
         print_key_marts(settings)
@@ -230,7 +231,7 @@ def demo(settings: WarehouseSettings, seed: int = 42, scale: float = 0.5,
             "(serve with `.venv/bin/dbt docs serve --project-dir dbt_project "
             "--profiles-dir dbt_project`)\n"
             f"Published marts: {settings.http_url} database `marts` (BI user `bi`).\n"
-            f"Log of dbt, Dagster and GX: {log}"
+            f"Log of this process (dbt parse and docs, Dagster, GX): {log}"
         )
     if keep_running:
         console.print("The warehouse keeps running (`make down` stops it).")

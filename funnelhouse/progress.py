@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from dagster import DagsterInstance, EventLogEntry
 
 # Under the 10 s a person waits before wondering whether it hangs, with the tick's slack.
-HEARTBEAT_SECONDS = 9.0
+HEARTBEAT_SECONDS = 8.0
 POLL_SECONDS = 0.5
 # Ingest steps log their progress in this shape; the watcher of the run parses it back.
 _PROGRESS = re.compile(r"^progress (?P<key>\S+): (?P<pages>\d+) pages, (?P<rows>\d+) rows$")
@@ -339,6 +339,14 @@ class RunWatcher:
             stop.set()
             thread.join()
             self.poll()
+
+
+def step_logs(run_id: str) -> Path | None:
+    """Where Dagster kept what each step of the run printed (dbt's console log among it):
+    `<DAGSTER_HOME>/storage/<run>/compute_logs`, also shown per step in the UI."""
+    home = os.environ.get("DAGSTER_HOME")
+    folder = Path(home) / "storage" / run_id / "compute_logs" if home else None
+    return folder if folder and folder.is_dir() else None
 
 
 @contextmanager
