@@ -139,3 +139,11 @@ def test_several_statements_in_one_query_are_a_syntax_error(url, client):
     with pytest.raises(DatabaseError, match="Multi-statements"):
         client.query("SELECT 1; SELECT 2")
     assert client.query("SELECT 1;").result_rows == [(1,)]  # one statement and its semicolon
+    # chDB would run the second statement inside the endpoint's own EXPLAIN: it never gets there.
+    r = requests.post(url, data="SELECT 1; CREATE TABLE default.made_by_check (a Int8) "
+                      "ENGINE = Memory", timeout=TIMEOUT)  # fmt: skip
+    assert r.headers["X-ClickHouse-Exception-Code"] == "62", r.text
+    assert client.command("EXISTS TABLE default.made_by_check") == 0
+    # A semicolon inside a string or a heredoc is no second statement.
+    r = requests.post(url, data="SELECT ';', $h$a;b$h$ -- c; d", timeout=TIMEOUT)
+    assert r.status_code == 200 and r.text == ";\ta;b\n", r.text

@@ -102,11 +102,7 @@ def parse_ast(explain: str) -> Node:
         node = Node(kind, text.strip(), declared_children=int(declared[1]) if declared else 0)
         if depth == 0:
             if root is not None:
-                # chDB runs several statements at once; a server's HTTP interface refuses them.
-                raise ClickHouseError(
-                    62, "SYNTAX_ERROR", "Syntax error (Multi-statements are not allowed): the "
-                    "query holds more than one statement; send them one request each",
-                )  # fmt: skip
+                raise _several_statements()
             root = node
             stack = [node]
             continue
@@ -122,6 +118,25 @@ def parse_ast(explain: str) -> Node:
     if any(len(node.children) != node.declared_children for node in root.walk()):
         raise _unplaceable("an incomplete AST")
     return root
+
+
+def _several_statements() -> ClickHouseError:
+    return ClickHouseError(
+        62, "SYNTAX_ERROR", "Syntax error (Multi-statements are not allowed): the query holds "
+        "more than one statement; send them one request each",
+    )  # fmt: skip
+
+
+def _refuse_several_statements(raw: bytes) -> None:
+    """A server's HTTP interface runs one statement a request. chDB runs every statement of a
+    string, even behind `EXPLAIN AST`, so a second one must be refused before the check's own
+    EXPLAIN runs (it would execute unchecked)."""
+    seen_semicolon = False
+    for tok in tokens(raw):
+        if tok.kind == "punct" and tok.text == b";":
+            seen_semicolon = True
+        elif seen_semicolon:
+            raise _several_statements()
 
 
 def _unplaceable(what: str) -> ClickHouseError:
@@ -193,6 +208,7 @@ class QueryPolicy:
         """Raise the ClickHouse error a server would give if `user` may not run `sql`;
         `temporary` names the request's external tables, which any user may read."""
         raw = encode_sql(sql)
+        _refuse_several_statements(raw)
         if not user.allow_external and _HOST_FILE_CLAUSES.search(raw):
             raise _denied(user, "INTO OUTFILE / FROM INFILE (files on the server host)")
         if user.databases is not None and (

@@ -7,11 +7,13 @@ response. Everything else is left to the engine's parser.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 _SPACE = frozenset(b" \t\r\n\f\v")
 _WORD_START = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _WORD = _WORD_START | frozenset(b"0123456789$")
+_HEREDOC_OPEN = re.compile(rb"\$[A-Za-z0-9_]*\$")
 
 
 def decode_sql(raw: bytes) -> str:
@@ -59,6 +61,13 @@ def tokens(sql: bytes, stop_at_data: bool = False):
                 i += 1
             yield Token("word", sql[start:i], start, i, depth)
             continue
+        if c == 0x24:  # `$tag$ ... $tag$` heredoc: any bytes inside, as in a string
+            heredoc = _HEREDOC_OPEN.match(sql, i)
+            if heredoc is not None:
+                end = sql.find(heredoc.group(0), heredoc.end())
+                i = n if end < 0 else end + len(heredoc.group(0))
+                yield Token("string", sql[start:i], start, i, depth)
+                continue
         if c in b"'`\"":
             i = _skip_quoted(sql, i, c)
             yield Token("string" if c == 0x27 else "quoted", sql[start:i], start, i, depth)
