@@ -759,11 +759,14 @@ def conversion_cohort(deals: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
         out[f"conversion_{n}d"] = ratio(out[f"won_within_{n}d"], out["leads"]).where(ripe)
     share = out["development_share"]
     out["projected_conversion"] = out["cohort_conversion_to_date"].where(
-        out["is_mature"], (out["cohort_conversion_to_date"] / share).where(share.fillna(0) != 0)
+        out["is_mature"],
+        (out["cohort_conversion_to_date"] / share).clip(upper=1.0).where(share.fillna(0) != 0),
     )
+    out["age_days"] = out["age_days"].clip(lower=0)
+    out["is_open"] = out["cohort_end"] > as_of  # leads may still join the cohort
     out["as_of"] = as_of
     cols = [*KEYS["conversion_cohort"], "leads", "won_to_date", "cohort_conversion_to_date",
-            "age_days"]  # fmt: skip
+            "age_days", "is_open"]  # fmt: skip
     for n in HORIZONS:
         cols += [f"won_within_{n}d", f"conversion_{n}d"]
     cols += ["is_mature", "development_share", "projected_conversion", "as_of"]
