@@ -35,6 +35,7 @@ from tests.dbt.conftest import reset_pipeline
 from tests.orchestration.conftest import marts_fingerprint
 
 CLEAN_RAW = "raw_clean_load"
+CLEAN_STAGING = "staging_clean_load"  # staging is incremental: it keeps what a run parsed
 INGEST = {a.key.path[-1]: a for a in ingest_assets()}
 # The streams whose records the row-level checks of their staging model guard, by source.
 UIS = ("uis__calls",)
@@ -156,6 +157,20 @@ def _copy_database(client, source: str, target: str) -> None:
         client.command(f"INSERT INTO {target}.{table} SELECT * FROM {source}.{table}")
 
 
+def _copy_tables(client, source: str, target: str) -> None:
+    """Every table of `source` (not its views) replaces its namesake in `target`; the views
+    of `target` stay, reading the replaced tables by name."""
+    client.command(f"CREATE DATABASE IF NOT EXISTS {target}")
+    tables = client.query(
+        "SELECT name FROM system.tables WHERE database = {db:String} AND engine NOT LIKE '%View'",
+        parameters={"db": source},
+    ).result_rows
+    for (table,) in tables:
+        client.command(f"DROP TABLE IF EXISTS {target}.{table} SYNC")
+        client.command(f"CREATE TABLE {target}.{table} AS {source}.{table}")
+        client.command(f"INSERT INTO {target}.{table} SELECT * FROM {source}.{table}")
+
+
 @pytest.fixture(scope="module")
 def published(warehouse, tmp_path_factory):
     """The emulators of a small company; its clean load in raw (and a copy), built, published."""
@@ -173,9 +188,11 @@ def published(warehouse, tmp_path_factory):
         run_dbt("build", settings=warehouse)
         publish(store.client, MARTS)
         _copy_database(store.client, "raw", CLEAN_RAW)
+        _copy_tables(store.client, "staging", CLEAN_STAGING)
         with DagsterInstance.ephemeral() as instance:
             yield sources, store.client, instance, marts_fingerprint(store.client)
         store.client.command(f"DROP DATABASE IF EXISTS {CLEAN_RAW} SYNC")
+        store.client.command(f"DROP DATABASE IF EXISTS {CLEAN_STAGING} SYNC")
         mp.undo()
         del session
         gc.collect()  # closes the connectors' keep-alive connections: the emulators stop at once
@@ -183,9 +200,11 @@ def published(warehouse, tmp_path_factory):
 
 @pytest.fixture
 def clean(published):
-    """Raw exactly as the clean load left it (cursors and gate counts too), and no faults."""
+    """Raw and staging exactly as the clean load left them (cursors and gate counts too; the
+    incremental staging models would otherwise keep the previous defect's rows), no faults."""
     sources, client, instance, before = published
     _copy_database(client, CLEAN_RAW, "raw")
+    _copy_tables(client, CLEAN_STAGING, "staging")
     sources.reset()
     yield sources, client, instance, before
     sources.reset()
