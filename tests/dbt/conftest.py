@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import time
+from pathlib import Path
 
 from funnelhouse.dbt import DBT_PROJECT_DIR, run_dbt
 from funnelhouse.ingest.raw import RawRecord, RawStore
@@ -10,6 +12,17 @@ from funnelhouse.ingest.sources import SOURCES
 from funnelhouse.warehouse.client import get_client
 
 PIPELINE_DATABASES = ("raw", "staging", "intermediate", "marts_candidate", "marts")
+
+
+def golden_project(tmp_path_factory) -> Path:
+    """A copy of the dbt project whose seeds are the golden company's plans and bonus rules."""
+    from tests.dbt import golden_data as g
+
+    project = tmp_path_factory.mktemp("dbt") / "project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    (project / "seeds" / "manager_plans.csv").write_text(g.PLANS)
+    (project / "seeds" / "manager_bonus_rules.csv").write_text(g.BONUS_RULES)
+    return project
 
 
 def reset_pipeline(warehouse) -> RawStore:

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from funnelhouse.dbt import DBT_PROJECT_DIR
 from tests.dbt import golden_data as g
-from tests.dbt.conftest import dbt_build, load_golden, reset_pipeline
+from tests.dbt.conftest import dbt_build, golden_project, load_golden, reset_pipeline
 
 
 @pytest.fixture(scope="module")
 def marts(warehouse, tmp_path_factory):
     store = reset_pipeline(warehouse)
-    project = tmp_path_factory.mktemp("dbt") / "project"
-    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
-    (project / "seeds" / "manager_plans.csv").write_text(g.PLANS)
-    (project / "seeds" / "manager_bonus_rules.csv").write_text(g.BONUS_RULES)
+    project = golden_project(tmp_path_factory)
     load_golden(store)
     dbt_build(warehouse, "--vars", g.VARS, project_dir=project)
 

@@ -11,14 +11,12 @@ of staging, intermediate and the candidate marts must be byte-identical to a
 from __future__ import annotations
 
 import difflib
-import shutil
 import time
 
 import pytest
 
-from funnelhouse.dbt import DBT_PROJECT_DIR
 from tests.dbt import golden_data as g
-from tests.dbt.conftest import dbt_build, load, load_golden, reset_pipeline
+from tests.dbt.conftest import dbt_build, golden_project, load, load_golden, reset_pipeline
 
 LAYERS = ("staging", "intermediate", "marts_candidate")
 
@@ -56,10 +54,7 @@ def _tables(query) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def builds(warehouse, tmp_path_factory):
     store = reset_pipeline(warehouse)
-    project = tmp_path_factory.mktemp("dbt") / "project"
-    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
-    (project / "seeds" / "manager_plans.csv").write_text(g.PLANS)
-    (project / "seeds" / "manager_bonus_rules.csv").write_text(g.BONUS_RULES)
+    project = golden_project(tmp_path_factory)
 
     def query(sql: str, parameters: dict | None = None):
         if "FORMAT TabSeparated" in sql:
