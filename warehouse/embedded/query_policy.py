@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from funnelhouse.warehouse.embedded import dictionary_sources
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
 from funnelhouse.warehouse.embedded.host_files import UserFiles, literal_string
 from funnelhouse.warehouse.embedded.sql_text import decode_sql, encode_sql, is_insert, tokens
@@ -53,6 +54,10 @@ READ_STATEMENTS = frozenset(
      "ShowCreateDictionaryQuery", "ExistsTableQuery", "ExistsViewQuery", "ExistsDatabaseQuery",
      "ExistsDictionaryQuery", "Explain", "Set", "UseQuery", "ShowFunctions"}
 )  # fmt: skip
+SELECT_STATEMENTS = frozenset({"SelectWithUnionQuery", "SelectIntersectExceptQuery", "SelectQuery"})
+# The database a dictionary's own queries run in: the engine builds their context from its global
+# one, whatever database the statement creating the dictionary ran in.
+DICTIONARY_QUERY_DATABASE = "default"
 # System tables a BI tool reads for reflection; the first three are filtered to the allow-list.
 REFLECTION_TABLES = frozenset(
     {"databases", "tables", "columns", "functions", "settings", "formats", "data_type_families",
@@ -216,6 +221,10 @@ class QueryPolicy:
         ):
             raise _denied(user, "changing additional_table_filters")
         explain_sql = _without_format_clause(raw)
+        formatted: bytes | None = None
+        if dictionary_sources.has_line_break_in_name(raw):
+            formatted = self._single_line(conn, explain_sql)
+            explain_sql = decode_sql(formatted)
         text = decode_sql(self._explain(conn, explain_sql, params))
         root = parse_ast(text)
         if read_only and root.kind not in READ_STATEMENTS:
@@ -227,19 +236,141 @@ class QueryPolicy:
             )
         current_db: str | None = None
         if user.databases is not None:
-            if root.kind not in READ_STATEMENTS:
-                if user.readonly:
-                    raise ClickHouseError(
-                        164,
-                        "READONLY",
-                        f"{user.name}: Cannot execute query in readonly mode "
-                        f"(user {user.name} has readonly = {user.readonly})",
-                    )
-                raise _denied(user, f"{root.kind} (this user may only read)")
-            current_db = self._run(conn, "SELECT currentDatabase()", "TSVRaw").bytes().decode()
-            current_db = current_db.strip()
+            if root.kind not in READ_STATEMENTS and user.readonly:
+                raise ClickHouseError(
+                    164,
+                    "READONLY",
+                    f"{user.name}: Cannot execute query in readonly mode "
+                    f"(user {user.name} has readonly = {user.readonly})",
+                )
+            current_db = self._current_database(conn)
+        vetted: set[int] = set()
+        definition = _dictionary_definition(root)
+        if formatted is not None and definition is None:
+            raise _unplaceable("a quoted name with a line break outside a dictionary source")
+        if definition is not None and not user.allow_external:
+            # Before a limited user's write is refused: the refusal then names a database the
+            # dictionary would have read, the rule that holds whatever that user may write.
+            if formatted is None:
+                formatted = self._single_line(conn, explain_sql)
+            vetted.add(id(self._check_dictionary(conn, user, root, definition, formatted)))
+        if user.databases is not None and root.kind not in READ_STATEMENTS:
+            raise _denied(user, f"{root.kind} (this user may only read)")
         for node in root.walk():
-            self._check_node(node, user, current_db, temporary)
+            self._check_node(node, user, current_db, temporary, vetted)
+
+    def _current_database(self, conn: Any) -> str:
+        return self._run(conn, "SELECT currentDatabase()", "TSVRaw").bytes().decode().strip()
+
+    def _single_line(self, conn: Any, sql: str) -> bytes:
+        """The engine's own single-line formatting of `sql` (no comments, keys and names as
+        the engine read them), with the dictionary source's quoted names as string literals."""
+        result = self._run(conn, f"SELECT formatQuerySingleLine({_quote(sql)})", "TSVRaw")
+        formatted = result.bytes().removesuffix(b"\n")
+        try:
+            return dictionary_sources.source_values_as_literals(formatted)
+        except ValueError as exc:
+            raise _unplaceable(str(exc)) from exc
+
+    def _check_dictionary(
+        self, conn: Any, user: User, root: Node, definition: Node, formatted: bytes
+    ) -> Node:
+        """Allow a dictionary source that reads this warehouse only: a CLICKHOUSE source
+        without a host, whose table, query, `where` and `invalidate_query` pass the checks a
+        query of this user passes. Returns the source node, checked."""
+        sources = [c for c in definition.children if c.kind == "FunctionWithKeyValueArguments"]
+        if len(sources) != 1 or len(sources[0].children) != 1:
+            raise _unplaceable("a dictionary without one source")
+        source = sources[0]
+        kind = source.text.split(" ")[0].lower()
+        if kind != "clickhouse":
+            raise _denied(user, f"dictionary source {kind or '?'}")
+        try:
+            found = dictionary_sources.clauses(formatted)
+        except ValueError as exc:
+            raise _unplaceable(str(exc)) from exc
+        if "SOURCE" not in found or found["SOURCE"].name != kind:
+            raise _unplaceable("a dictionary source it could not find")
+        self._check_layout(user, definition, found.get("LAYOUT"))
+        pairs = source.children[0].children
+        if len(pairs) != len(found["SOURCE"].pairs):
+            raise _unplaceable("dictionary source keys that do not match its values")
+        values: dict[str, str] = {}
+        for pair, node in zip(found["SOURCE"].pairs, pairs, strict=True):
+            if pair.key not in dictionary_sources.CLICKHOUSE_SOURCE_KEYS:
+                keys = ", ".join(sorted(dictionary_sources.CLICKHOUSE_SOURCE_KEYS))
+                raise _denied(
+                    user, f"dictionary source key {pair.key} (a CLICKHOUSE source may only name "
+                    f"a local table or query: {keys})",
+                )  # fmt: skip
+            if pair.key in values:
+                raise _denied(user, f"dictionary source key {pair.key} given twice")
+            values[pair.key] = _pair_value(user, pair, node)
+        field = values.get("update_field")
+        if field is not None and not dictionary_sources.PLAIN_NAME.fullmatch(field):
+            raise _denied(user, "a dictionary update_field that is not a plain column name")
+        if "update_lag" in values and not values["update_lag"].isdigit():
+            raise _denied(user, "a dictionary update_lag that is not a number")
+        if values.get("db") == "":
+            raise _denied(user, "an empty dictionary source db")  # unqualified: not placeable
+        query, table, where = values.get("query"), values.get("table"), values.get("where")
+        if query is not None and table is not None:
+            raise _denied(user, "a dictionary source with both a table and a query")
+        if query is not None:
+            if "{condition}" in query:
+                raise _denied(user, "{condition} in a dictionary query (the engine splices text "
+                              "into it)")  # fmt: skip
+            checked = f"SELECT * FROM (\n{query}\n)" if where is not None else query
+        elif table is not None:
+            db = values.get("db") or _created_database(root) or self._current_database(conn)
+            checked = f"SELECT * FROM {_backquote(db)}.{_backquote(table)}"
+        else:
+            checked = "SELECT 1" if where is not None else None
+        if checked is not None:
+            if where is not None:
+                checked += f" WHERE {where}"
+            self._check_source_query(conn, user, checked, "dictionary source")
+        if values.get("invalidate_query") is not None:
+            self._check_source_query(
+                conn, user, values["invalidate_query"], "dictionary invalidate_query"
+            )
+        return source
+
+    def _check_layout(
+        self, user: User, definition: Node, layout: dictionary_sources.Clause | None
+    ) -> None:
+        """SSD_CACHE layouts keep the dictionary in a file on the host, at a path the
+        statement may choose."""
+        nodes = [c for c in definition.children if c.kind == "Dictionary layout"]
+        if layout is None or len(nodes) != 1:
+            raise _unplaceable("a dictionary without one layout")
+        listed = nodes[0].children[0].children if nodes[0].children else []
+        if len(listed) != len(layout.pairs):
+            raise _unplaceable("dictionary layout keys that do not match its values")
+        if "ssd" in layout.name or any(p.key == "path" for p in layout.pairs):
+            raise _denied(user, f"dictionary layout {layout.name} (files on the server host)")
+
+    def _check_source_query(self, conn: Any, user: User, sql: str, what: str) -> None:
+        """Check SQL that the engine runs for a dictionary, later and as its own user, as this
+        user's SELECT: the same refusals, in the database such queries run in."""
+        raw = encode_sql(sql)
+        _refuse_several_statements(raw)
+        if _HOST_FILE_CLAUSES.search(raw):
+            raise _denied(user, f"INTO OUTFILE / FROM INFILE in a {what}")
+        if user.databases is not None and _FILTER_SETTING.search(raw):
+            raise _denied(user, "changing additional_table_filters")
+        root = parse_ast(decode_sql(self._explain(conn, _without_format_clause(raw), {})))
+        if root.kind not in SELECT_STATEMENTS:
+            raise _denied(user, f"a {what} that is not a SELECT ({root.kind})")
+        current_db = DICTIONARY_QUERY_DATABASE if user.databases is not None else None
+        for node in root.walk():
+            self._check_node(node, user, current_db, frozenset(), set())
+            if current_db is not None and node.kind == "TableIdentifier":
+                db = node.text.split(".")[0] if "." in node.text else current_db
+                if db == "system" or db in _INFORMATION_SCHEMA:
+                    # The reflection filters are the session's settings; a dictionary's
+                    # queries run without them and would list every database.
+                    raise _denied(user, f"{node.text} in a {what} (unfiltered reflection)")
 
     def _explain(self, conn: Any, sql: str, params: dict[str, str]) -> bytes:
         """The query's AST. A SETTINGS clause in the query applies to its EXPLAIN too: past a
@@ -258,7 +389,12 @@ class QueryPolicy:
             self._run(conn, f"SET result_overflow_mode = '{mode.decode().strip()}'", "TSVRaw")
 
     def _check_node(
-        self, node: Node, user: User, current_db: str | None, temporary: frozenset[str]
+        self,
+        node: Node,
+        user: User,
+        current_db: str | None,
+        temporary: frozenset[str],
+        vetted: set[int],
     ) -> None:
         parent = node.parent.kind if node.parent else ""
         name = node.text.split(" ")[0] if node.text else ""
@@ -293,6 +429,7 @@ class QueryPolicy:
             node.kind == "FunctionWithKeyValueArguments"
             and parent == "Dictionary definition"
             and not external
+            and id(node) not in vetted
         ):
             raise _denied(user, f"dictionary source {node.text or '?'}")
         elif (
@@ -369,6 +506,42 @@ def _denied(user: User, what: str) -> ClickHouseError:
         "Read files from the data directory's user_files with file(), load remote data through "
         "the ingest layer, or use a user with allow_external in the users file.",
     )
+
+
+def _dictionary_definition(root: Node) -> Node | None:
+    found = [n for n in root.walk() if n.kind == "Dictionary definition"]
+    if len(found) > 1 or (found and found[0].parent is not root):
+        raise _unplaceable("a dictionary definition out of place")
+    return found[0] if found else None
+
+
+def _created_database(root: Node) -> str | None:
+    """The database of `CREATE DICTIONARY db.name`, which a source's table without `db` is in."""
+    names = [c.text for c in root.children if c.kind == "Identifier"]
+    return names[0] if len(names) == 2 else None
+
+
+def _pair_value(user: User, pair: dictionary_sources.Pair, node: Node) -> str:
+    """A source value as the engine read it, from the AST, after matching it to its key's token."""
+    value = node.children[0] if node.kind == "pair" and len(node.children) == 1 else None
+    if pair.value is None or value is None:
+        raise _denied(user, f"a dictionary source {pair.key} that is not a string, number or name")
+    if value.kind == "Literal" and pair.value.kind == "string":
+        text = literal_string(value.text)
+    elif value.kind == "Literal" and pair.value.kind == "number":
+        text = value.text.removeprefix("UInt64_") if value.text.startswith("UInt64_") else None
+    elif value.kind == "Identifier" and pair.value.kind in ("word", "quoted", "string"):
+        # ("string": a quoted name, which the single-line form writes as a literal)
+        text = value.text
+    else:
+        text = None
+    if text is None:
+        raise _unplaceable(f"the value of dictionary source key {pair.key}")
+    return text
+
+
+def _backquote(name: str) -> str:
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
 def _without_format_clause(raw: bytes) -> str:
