@@ -94,6 +94,9 @@ def test_a_clickhouse_source_over_a_local_table_works(server, dbs):
     # Quoted names as values, on one line (the engine reads them as the strings they quote).
     ok(server, dictionary(f"{own}.quoted", f'table `people` db "{other}"'))
     assert ok(server, f"SELECT dictGet('{own}.quoted', 'name', 1)") == "other\n"
+    # A dictionary called `source` is not mistaken for its SOURCE clause.
+    ok(server, dictionary(f"{own}.source", f"table 'people' db '{other}'"))
+    assert ok(server, f"SELECT dictGet('{own}.source', 'name', 1)") == "other\n"
     ok(server, dictionary(f"{own}.one_line", "query \"SELECT 1 AS id, 'q' AS name\""))
     assert ok(server, f"SELECT dictGet('{own}.one_line', 'name', 1)") == "q\n"
 

@@ -52,12 +52,7 @@ def clauses(formatted: bytes) -> dict[str, Clause]:
     toks = list(tokens(formatted))
     found: dict[str, Clause] = {}
     for i, tok in enumerate(toks):
-        if not (
-            tok.depth == 0
-            and tok.kind == "word"
-            and tok.text.upper() in (b"SOURCE", b"LAYOUT")
-            and _is(toks, i + 1, b"(")
-        ):
+        if not _clause_start(toks, i, (b"SOURCE", b"LAYOUT")):
             continue
         word = tok.text.upper().decode()
         if word in found or i + 2 >= len(toks) or toks[i + 2].kind not in ("word", "quoted"):
@@ -110,6 +105,19 @@ def _indexed_pairs(toks: list[Token], i: int) -> list[tuple[Pair, int | None]]:
     return pairs
 
 
+def _clause_start(toks: list[Token], i: int, words: tuple[bytes, ...]) -> bool:
+    """Whether token `i` opens one of the clauses `words`, not a dictionary called `source`."""
+    tok = toks[i]
+    before = toks[i - 1].text.upper() if i > 0 else b""
+    return (
+        tok.depth == 0
+        and tok.kind == "word"
+        and tok.text.upper() in words
+        and _is(toks, i + 1, b"(")
+        and before not in (b"DICTIONARY", b"EXISTS", b".")
+    )
+
+
 def _is(toks: list[Token], i: int, text: bytes) -> bool:
     return i < len(toks) and toks[i].kind == "punct" and toks[i].text == text
 
@@ -130,14 +138,8 @@ def source_values_as_literals(formatted: bytes) -> bytes:
     words = [t.text.upper() for t in toks[:4] if t.kind == "word"]
     if b"DICTIONARY" not in words[:4] or words[0] not in (b"CREATE", b"ATTACH", b"REPLACE"):
         return formatted  # only a dictionary's source values may change
-    for i, tok in enumerate(toks):
-        if (
-            tok.depth == 0
-            and tok.kind == "word"
-            and tok.text.upper() == b"SOURCE"
-            and _is(toks, i + 1, b"(")
-            and _is(toks, i + 3, b"(")
-        ):
+    for i in range(len(toks)):
+        if _clause_start(toks, i, (b"SOURCE",)) and _is(toks, i + 3, b"("):
             out, last = [], 0
             for _pair, j in _indexed_pairs(toks, i + 4):
                 if j is not None and toks[j].kind == "quoted":

@@ -285,6 +285,10 @@ class QueryPolicy:
         kind = source.text.split(" ")[0].lower()
         if kind != "clickhouse":
             raise _denied(user, f"dictionary source {kind or '?'}")
+        dialect = self._run(conn, "SELECT getSetting('dialect')", "TSVRaw").bytes().strip()
+        if dialect != b"clickhouse":
+            # The engine reads a dictionary's queries as ClickHouse SQL, whatever the session's.
+            raise _unplaceable(f"a dictionary source under dialect {dialect.decode()}")
         try:
             found = dictionary_sources.clauses(formatted)
         except ValueError as exc:
