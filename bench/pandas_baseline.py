@@ -31,7 +31,11 @@ MATURITY_DAYS = 180
 HORIZONS = (7, 30, 60, 90)
 AMO_FIELDS = {"source": "Источник", "project": "Проект", "rating": "Рейтинг клиента"}
 B24_FIELDS = {"project": "UF_CRM_PROJECT", "rating": "UF_CRM_RATING"}
+# UIS employee id → CRM user id, for names that differ beyond word order, case and ё.
+MANAGER_ALIASES: dict[str, str] = {}
 SEGMENTS = ("manager", "source", "project", "rating", "pipeline")
+# The call marts slice by the call's owner (manager) and by its deal's manager as well.
+CALL_SEGMENTS = ("manager", "deal_manager", "source", "project", "rating", "pipeline")
 GRAINS = ("day", "week", "month")
 KEYS = {
     "conversion_cohort": ["cohort_grain", "cohort_start", "segment_type", "segment_value"],
@@ -516,12 +520,14 @@ def bitrix24(d: Path) -> dict[str, pd.DataFrame]:
 
 
 def uis_calls(d: Path) -> pd.DataFrame:
-    def employee(r: dict) -> str:
-        return (
-            js(r.get("first_answered_employee_full_name"))
-            or js(r.get("last_answered_employee_full_name"))
-            or js(dig(r, "employees", 0, "employee_full_name"))
-        )
+    def employee(r: dict) -> tuple[str, str]:
+        """(id, name) of the first to answer, else the last to answer, else the first the call
+        rang: both from the same place, chosen by whether that place has an id."""
+        for who in ("first_answered_employee", "last_answered_employee"):
+            if js(r.get(f"{who}_id")) != "":
+                return js(r.get(f"{who}_id")), js(r.get(f"{who}_full_name"))
+        first = dig(r, "employees", 0)
+        return js(dig(first, "employee_id")), js(dig(first, "employee_full_name"))
 
     calls = read(
         d / "calls.jsonl",
@@ -531,9 +537,12 @@ def uis_calls(d: Path) -> pd.DataFrame:
             "direction": lambda r: js(r.get("direction")),
             "talk_seconds": lambda r: jint(r.get("talk_duration")) or 0,
             "client_phone": lambda r: phone(js(r.get("contact_phone_number"))),
-            "employee_name": employee,
+            "employee": employee,
         },
     )
+    calls["employee_id"] = calls["employee"].str[0]
+    calls["employee_name"] = calls["employee"].str[1]
+    calls = calls.drop(columns="employee")
     calls["call_id"] = "uis:" + calls["_id"]
     calls["telephony_call_id"] = calls["_id"]
     calls["started_at"] = utc_from_text(calls["started_at"], TZ).fillna(EPOCH)
@@ -563,6 +572,53 @@ def stage_intervals(
               "valid_to"]]  # fmt: skip
 
 
+def name_key(names: pd.Series) -> pd.Series:
+    """The name_key macro: a name's words, lower case, ё as е, sorted; so the PBX's
+    'Степанов Иван' meets the CRM's 'Иван Степанов'. Computed once per distinct name."""
+    unique = pd.Series(names.unique())
+    words = (
+        unique.str.replace("ё", "е", regex=False)
+        .str.replace("Ё", "Е", regex=False)
+        .str.lower()
+        .str.split(r"[ \t\n\r\f\v]+", regex=True)  # splitByWhitespace: ASCII only
+    )
+    keys = words.map(lambda w: " ".join(sorted(x for x in w if x)))
+    return names.map(pd.Series(keys.to_numpy(), index=unique.to_numpy()))
+
+
+def int_managers(users: pd.DataFrame, calls: pd.DataFrame) -> pd.Series:
+    """person_id → manager for telephony employees, so that a call's operator carries the
+    CRM's name of that person (one person, one name in every mart): by MANAGER_ALIASES, else
+    by name key (of several CRM users with one key, the least id), else the employee's own
+    latest name, listed by the warehouse as unmatched; 'unknown' where that name is empty."""
+    users = users.assign(name_key=name_key(users["manager_name"]))
+    by_name = (
+        users[users["name_key"] != ""]
+        .sort_values("manager_id")
+        .drop_duplicates("name_key")
+        .set_index("name_key")["manager_name"]
+    )
+    named = calls[(calls["employee_id"] != "") | (calls["employee_name"] != "")]
+    person_id = ("uis:" + named["employee_id"]).where(
+        named["employee_id"] != "", "uis:name:" + named["employee_name"]
+    )
+    employees = (
+        named.assign(person_id=person_id)
+        .sort_values("started_at", kind="stable")
+        .drop_duplicates("person_id", keep="last")
+        .set_index("person_id")["employee_name"]
+    )
+    own = employees.replace("", "unknown")
+    by_name_manager = name_key(employees).map(by_name)
+    aliased = pd.Series({f"uis:{k}": v for k, v in MANAGER_ALIASES.items()}, dtype=object).reindex(
+        employees.index
+    )
+    aliased = aliased.where(aliased.fillna("") != "")
+    alias_manager = aliased.map(users.set_index("manager_id")["manager_name"]).fillna("")
+    alias_manager = alias_manager.replace("", "unknown")
+    return alias_manager.where(aliased.notna(), by_name_manager.fillna(own))
+
+
 def int_deals(
     deals: pd.DataFrame, stages: pd.DataFrame, intervals: pd.DataFrame, users: pd.DataFrame
 ) -> pd.DataFrame:
@@ -588,14 +644,20 @@ def int_calls(
     call_links: pd.DataFrame,
     deal_phones: pd.DataFrame,
     intervals: pd.DataFrame,
+    operators: pd.Series,
 ) -> pd.DataFrame:
     """Every call attributed to a deal (the CRM's own link, else the phone to the deal open at
-    call time, the newest if several) and to the deal's stage at the call's start."""
+    call time, the newest if several) and to the deal's stage at the call's start, and owned by
+    its operator (the employee conformed to a manager), else by its deal's manager.
+
+    A link to a deleted deal does not count (the call falls back to the phone, which sees live
+    deals only); a call without a deal has '(none)' for every deal attribute, so that "no deal"
+    and "a deal without a source" stay apart."""
+    live = deals.loc[~deals["is_deleted"], ["deal_id", "created_at", "closed_at"]]
     links = call_links[(call_links["telephony_call_id"] != "") & (call_links["deal_id"] != "")]
-    links = links[links["deal_id"].isin(deals["deal_id"])]
+    links = links[links["deal_id"].isin(live["deal_id"])]
     by_link = links.groupby("telephony_call_id")["deal_id"].min()
 
-    live = deals.loc[~deals["is_deleted"], ["deal_id", "created_at", "closed_at"]]
     phones = deal_phones[deal_phones["phone"] != ""].merge(live, on="deal_id").drop_duplicates()
     m = calls[["call_id", "client_phone", "started_at"]].merge(
         phones, left_on="client_phone", right_on="phone"
@@ -630,11 +692,15 @@ def int_calls(
     c["stage"] = np.where(
         ~has_deal, "(no deal)", c["stage_name"].where(c["interval_deal_id"].notna(), "before deal")
     )
-    c["pipeline"] = c["pipeline"].where(has_deal, "(none)")
-    deal_manager = c["manager"].where(has_deal, "unknown")
-    c["manager"] = c["employee_name"].where(c["employee_name"] != "", deal_manager)
-    for col in ("source", "project", "rating"):
-        c[col] = c[col].where(has_deal, "unknown")
+    employee_key = ("uis:" + c["employee_id"]).where(
+        c["employee_id"] != "",
+        ("uis:name:" + c["employee_name"]).where(c["employee_name"] != "", ""),
+    )
+    operator = employee_key.map(operators).fillna("")
+    c["deal_manager"] = c["manager"]
+    c["manager"] = operator.where(operator != "", c["deal_manager"].where(has_deal, "unknown"))
+    for col in ("deal_manager", "source", "project", "rating", "pipeline"):
+        c[col] = c[col].where(has_deal, "(none)")
     return c
 
 
@@ -674,7 +740,7 @@ def call_load_by_stage(calls: pd.DataFrame) -> pd.DataFrame:
     parts = []
     for grain in GRAINS:
         c["period_start"] = period_start(c["day"], grain)
-        for segment in ("all", *SEGMENTS):
+        for segment in ("all", *CALL_SEGMENTS):
             c["segment_value"] = segment_values(c, segment)
             g = c.groupby(["period_start", "pipeline", "stage", "segment_value"], sort=False)
             part = g.agg(
@@ -698,6 +764,29 @@ def call_load_by_stage(calls: pd.DataFrame) -> pd.DataFrame:
     cols = [*KEYS["call_load_by_stage"], *counts, "avg_talk_seconds", "deals_touched",
             "calls_per_deal"]  # fmt: skip
     return out[cols]
+
+
+def development_share(wins: pd.DataFrame, value: pd.Series, day: pd.Series) -> np.ndarray:
+    """For each (segment value, day): the share of the mature wins of that value that came
+    before that day after their cohort's start; NaN for a value without mature wins.
+
+    One sorted array of (value, won day) keys answers all rows with one binary search: a
+    value's wins are a contiguous run, so the position within the run counts its earlier
+    wins."""
+    codes, values = pd.factorize(wins["segment_value"], sort=True)
+    if len(values) == 0:
+        return np.full(len(value), np.nan)
+    span = np.int64(1) << 32  # days stay far below 2**31 in either direction
+    keys = np.sort(codes.astype(np.int64) * span + wins["won_day"].to_numpy(np.int64))
+    totals = np.bincount(codes, minlength=len(values))
+    starts = np.concatenate([[0], np.cumsum(totals)[:-1]]).astype(np.int64)
+    code = values.get_indexer(value)
+    has = code >= 0
+    wanted = np.where(has, code, 0).astype(np.int64) * span + day.to_numpy(np.int64)
+    before = np.searchsorted(keys, wanted, side="left") - starts[np.where(has, code, 0)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = before / totals[np.where(has, code, 0)]
+    return np.where(has, share, np.nan)
 
 
 def conversion_cohort(deals: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -738,18 +827,11 @@ def conversion_cohort(deals: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
             mature = c.loc[c["is_mature"], ["cohort_start", "segment_value"]]
             wins = leads[leads["won"]].merge(mature, on=["cohort_start", "segment_value"])
             wins["won_day"] = (local_day(wins["won_at"]) - wins["cohort_start"]).dt.days
-            by_value = wins.groupby("segment_value")["won_day"]
-            won_days = {v: np.sort(g.to_numpy()) for v, g in by_value}
-
-            def share(row: Any, won_days: dict[str, np.ndarray] = won_days) -> float:
-                if row.is_mature:
-                    return 1.0
-                days = won_days.get(row.segment_value)
-                if days is None or len(days) == 0:
-                    return np.nan
-                return np.searchsorted(days, row.days_since_start, side="left") / len(days)
-
-            c["development_share"] = [share(r) for r in c.itertuples()]
+            c["development_share"] = np.where(
+                c["is_mature"],
+                1.0,
+                development_share(wins, c["segment_value"], c["days_since_start"]),
+            )
             parts.append(c.assign(cohort_grain=grain, segment_type=segment))
 
     out = pd.concat(parts, ignore_index=True)
@@ -789,7 +871,8 @@ def compute(export_dir: Path) -> dict[str, pd.DataFrame]:
     stages = both("stages")
     intervals = stage_intervals(both("entries"), raw_deals, stages)
     deals = int_deals(raw_deals, stages, intervals, both("users"))
-    calls = int_calls(calls, deals, both("call_links"), both("deal_phones"), intervals)
+    operators = int_managers(both("users"), calls)
+    calls = int_calls(calls, deals, both("call_links"), both("deal_phones"), intervals, operators)
     # as_of: the latest event in the data (deal creation, stage entry, call start, task or
     # CRM activity creation).
     latest = [deals["created_at"].max(), intervals["valid_from"].max(), calls["started_at"].max()]
