@@ -100,7 +100,7 @@ def _validate(
             if not outcome.success:
                 context.log.error(summary(outcome))
             yield _result(outcome)
-    context.log.info(f"Data Docs: {validator.docs_dir / 'index.html'}")
+    context.log.info(f"Data Docs: {validator.build_docs()}")
 
 
 @multi_asset_check(specs=_specs(raw_suites()), name="raw_suites", can_subset=True)

@@ -33,7 +33,9 @@ def test_runner_reports_failures_with_counts_samples_and_docs(warehouse, tmp_pat
     [failure] = bad.failures
     assert failure.column == "talk" and failure.unexpected_count == 3
     assert failure.sample == [-7, -7, -7]
-    assert (tmp_path / "docs" / "index.html").exists()
+    # Data Docs are rendered once for all the suites a run validated, with a page for each.
+    assert validator.build_docs() == tmp_path / "docs" / "index.html"
+    assert list((tmp_path / "docs" / "validations" / "calls_suite").rglob("*.html"))
     # A reshaping query is validated as such, and the same validator runs a second suite.
     good = validator.validate(
         TableSuite(
