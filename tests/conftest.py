@@ -64,12 +64,27 @@ class EmbeddedServer:
         return f"http://127.0.0.1:{self.port}"
 
 
+SESSION_PORT = 0  # the embedded endpoint's port, chosen before anything parses the dbt project
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Point CLICKHOUSE_HOST/PORT at the session's endpoint before any conftest parses the dbt
+    project: dbt keys its partial parse on the profile's host and port, so a manifest parsed
+    for the default port would make every dbt step of every test parse the project again."""
+    global SESSION_PORT
+    if not EXTERNAL:
+        SESSION_PORT = free_port()
+        os.environ["CLICKHOUSE_HOST"] = "127.0.0.1"
+        os.environ["CLICKHOUSE_PORT"] = str(SESSION_PORT)
+
+
 @pytest.fixture(scope="session")
 def embedded_server(tmp_path_factory) -> Iterator[EmbeddedServer | None]:
     if EXTERNAL:
         yield None
         return
-    server = EmbeddedServer(tmp_path_factory.mktemp("warehouse"), free_port())
+    server = EmbeddedServer(tmp_path_factory.mktemp("warehouse"), SESSION_PORT)
     server.start()
     yield server
     server.stop()

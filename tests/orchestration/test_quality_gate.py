@@ -107,20 +107,6 @@ def _validation(monkeypatch, mode: str) -> None:
     monkeypatch.setenv("FUNNELHOUSE_GATE_VALIDATION", mode)  # dbt reads it (new_batch.sql)
 
 
-def test_batch_and_full_validation_block_the_same_run(published, warehouse, monkeypatch):
-    """A bad record in the batch loaded since the last publish blocks the run at the same
-    check, with the same rows, whether the dbt tests read that batch or every row."""
-    store, _ = published
-    before = marts_fingerprint(store.client)
-    load(store, "uis__calls", [NEGATIVE_TALK], "id", "start_time")
-    for mode in ("batch", "full"):
-        _validation(monkeypatch, mode)
-        blocked = _run(warehouse)
-        assert _failed(blocked) == {TALK_CHECK: 1}, mode
-        assert not blocked.success and _nothing_published(blocked), mode
-        assert marts_fingerprint(store.client) == before, mode
-
-
 def test_batch_validation_reads_only_rows_loaded_after_the_last_publish(published, warehouse,
                                                                          monkeypatch):  # fmt: skip
     """A row below the watermark passed these tests when its run published, so a batch
@@ -128,7 +114,7 @@ def test_batch_validation_reads_only_rows_loaded_after_the_last_publish(publishe
     when a staging model or its tests changed since: that is when to validate in full.)"""
     store, _ = published
     mark = _watermark(store.client, "staging.stg_uis__calls")
-    # The source corrects the bad call of the test before: its new version replaces it...
+    # A good new call moves the watermark when its run publishes...
     load(store, "uis__calls", [dict(NEGATIVE_TALK, talk_duration=30)], "id", "start_time")
     # ...and a bad call claims to have been loaded before the last publish.
     store.client.command(
@@ -141,7 +127,7 @@ def test_batch_validation_reads_only_rows_loaded_after_the_last_publish(publishe
     _validation(monkeypatch, "batch")
     passed = _run(warehouse)
     assert passed.success, _failed(passed)
-    assert _watermark(store.client, "staging.stg_uis__calls") > mark  # the corrected call's
+    assert _watermark(store.client, "staging.stg_uis__calls") > mark  # the new call's
     _validation(monkeypatch, "full")
     assert _failed(_run(warehouse)) == {TALK_CHECK: 1}
     load(store, "uis__calls", [dict(NEGATIVE_TALK, id=9998, talk_duration=30)], "id",
@@ -182,14 +168,19 @@ DEFECTS = [
 ]  # fmt: skip
 
 
-def test_defects_stop_the_run_and_marts_stay_as_they_were(published, warehouse):
+def test_defects_stop_the_run_in_batch_and_full_validation_alike(published, warehouse,
+                                                                 monkeypatch):  # fmt: skip
+    """Bad records in the batch loaded since the last publish block the run at the same
+    checks, with the same rows, whether the dbt tests read that batch or every row; nothing
+    downstream runs and `marts` stay byte-identical."""
     store, _ = published
     before = marts_fingerprint(store.client)
     for (table, bad, id_key, cursor_key), _ in DEFECTS:
         load(store, table, [bad], id_key, cursor_key)
-    result = _run(warehouse)
-    assert not result.success
-    assert _failed(result) == dict(check for _, check in DEFECTS)
-    # Nothing downstream ran: no publish, marts byte-identical.
-    assert _nothing_published(result)
-    assert marts_fingerprint(store.client) == before
+    for mode in ("batch", "full"):
+        _validation(monkeypatch, mode)
+        result = _run(warehouse)
+        assert not result.success, mode
+        assert _failed(result) == dict(check for _, check in DEFECTS), mode
+        assert _nothing_published(result), mode
+        assert marts_fingerprint(store.client) == before, mode
