@@ -9,15 +9,20 @@ with crm_users as (
     from ({{ union_crms('users', ['manager_id', 'manager_name'], layer='stg') }})
 ),
 by_name as (
-    -- One CRM user per name; the same person in both CRMs has one name anyway.
-    select name_key, min(manager_id) as manager_id, any(manager_name) as manager_name
-    from crm_users where name_key != '' group by name_key
+    -- One CRM user per name (the same person in both CRMs has one name anyway): the smallest
+    -- id, and that user's own spelling, so every rebuild picks the same one.
+    select name_key, chosen.1 as manager_id, chosen.2 as manager_name
+    from (
+        select name_key, min((manager_id, manager_name)) as chosen
+        from crm_users where name_key != '' group by name_key
+    ) as per_name
 ),
 employees as (
     select
         if(employee_id != '', concat('uis:', employee_id), concat('uis:name:', employee_name))
             as person_id,
-        argMax(employee_name, started_at) as person_name
+        -- The latest name the PBX gave; a call without one does not unname the employee.
+        argMaxIf(employee_name, (started_at, employee_name), employee_name != '') as person_name
     from {{ ref('stg_uis__calls') }}
     where employee_id != '' or employee_name != ''
     group by person_id
