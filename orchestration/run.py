@@ -49,8 +49,8 @@ def load_definitions() -> Definitions:
 def resolve_selection(select: str) -> list[AssetKey]:
     """Asset keys for `--select`: a source name means its ingest assets and everything
     downstream of them; anything else is a Dagster selection string (`key:"raw/uis__calls"`,
-    `group:raw_uis+`, `tag:source=uis`, ...)."""
-    graph = load_definitions().resolve_asset_graph()
+    `group:raw_uis+`, `tag:source=uis`, ...). A malformed selection fails before the code
+    location loads (seconds of imports and a dbt parse)."""
     if select in SOURCES:
         selection = AssetSelection.groups(f"raw_{select}").downstream()
     else:
@@ -61,6 +61,7 @@ def resolve_selection(select: str) -> list[AssetKey]:
                 f"{exc}. Use a source ({', '.join(SOURCES)}) or Dagster's selection syntax, "
                 'e.g. key:"raw/uis__calls", group:raw_uis+, tag:source=uis.'
             ) from None
+    graph = load_definitions().resolve_asset_graph()
     keys = sorted(selection.resolve(graph), key=lambda k: k.to_user_string())
     if not keys:
         raise ValueError(f"--select {select!r} matches no asset; the groups are raw_<source>, "
@@ -84,13 +85,13 @@ def run_job(
     in turn, the sources side by side. An ephemeral instance (tests) keeps its storage in
     memory, which step processes cannot share, so there the steps run here one by one.
     `display` is fed each step's start, progress and end from the run's event log."""
-    defs = load_definitions()
     if since and name != "incremental":
         raise JobFailed("--since backfills within the incremental job; full_refresh re-reads all")
     try:
         keys = resolve_selection(select) if select else None
     except ValueError as exc:
         raise JobFailed(str(exc)) from None
+    defs = load_definitions()
     if instance is None:
         dagster_home(settings)
         instance = DagsterInstance.get()
