@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +63,23 @@ class EmbeddedServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+@contextmanager
+def server_with_users(tmp_path_factory, extra_users: str, name: str) -> Iterator[EmbeddedServer]:
+    """An endpoint of its own whose users file is the default one plus `extra_users` (TOML)."""
+    from funnelhouse.warehouse.embedded.users import DEFAULT_USERS_FILE
+
+    users = tmp_path_factory.mktemp("users") / "users.toml"
+    users.write_text(DEFAULT_USERS_FILE.read_text() + extra_users)
+    server = EmbeddedServer(tmp_path_factory.mktemp(name), free_port())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FUNNELHOUSE_USERS_FILE", str(users))
+        server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 SESSION_PORT = 0  # the embedded endpoint's port, chosen before anything parses the dbt project

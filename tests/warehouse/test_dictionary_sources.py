@@ -16,8 +16,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from funnelhouse.warehouse.embedded.users import DEFAULT_USERS_FILE
-from tests.conftest import EXTERNAL, EmbeddedServer, free_port
+from tests.conftest import EXTERNAL, EmbeddedServer, server_with_users
 
 pytestmark = pytest.mark.skipif(EXTERNAL, reason="starts an embedded endpoint of its own")
 
@@ -30,18 +29,10 @@ ANALYST = ("analyst", "")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[EmbeddedServer]:
-    users = tmp_path_factory.mktemp("users") / "users.toml"
-    users.write_text(
-        DEFAULT_USERS_FILE.read_text()
-        + f'\n[users.{ANALYST[0]}]\npassword_sha256_hex = ""\nreadonly = 0\n'
-        'databases = ["marts"]\n'
-    )
-    server = EmbeddedServer(tmp_path_factory.mktemp("dictionary_warehouse"), free_port())
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FUNNELHOUSE_USERS_FILE", str(users))
-        server.start()
-    yield server
-    server.stop()
+    analyst = (f'\n[users.{ANALYST[0]}]\npassword_sha256_hex = ""\nreadonly = 0\n'
+               'databases = ["marts"]\n')  # fmt: skip
+    with server_with_users(tmp_path_factory, analyst, "dictionary_warehouse") as server:
+        yield server
 
 
 def post(server: EmbeddedServer, sql: str, auth=None) -> requests.Response:

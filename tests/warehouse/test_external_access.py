@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from funnelhouse.warehouse.embedded.users import DEFAULT_USERS_FILE, Users
-from tests.conftest import EXTERNAL, EmbeddedServer, free_port
+from tests.conftest import EXTERNAL, EmbeddedServer, server_with_users
 from tests.warehouse.attempts import VIAS, Attempt, attempts
 
 ADMIN = ("ops", "ops-secret")
@@ -26,18 +26,10 @@ pytestmark = pytest.mark.skipif(EXTERNAL, reason="starts embedded endpoints of i
 
 @pytest.fixture(scope="module")
 def admin_server(tmp_path_factory) -> Iterator[EmbeddedServer]:
-    users = tmp_path_factory.mktemp("users") / "users.toml"
     digest = hashlib.sha256(ADMIN[1].encode()).hexdigest()
-    users.write_text(
-        DEFAULT_USERS_FILE.read_text()
-        + f'\n[users.{ADMIN[0]}]\npassword_sha256_hex = "{digest}"\nallow_external = true\n'
-    )
-    server = EmbeddedServer(tmp_path_factory.mktemp("admin_warehouse"), free_port())
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FUNNELHOUSE_USERS_FILE", str(users))
-        server.start()
-    yield server
-    server.stop()
+    admin = f'\n[users.{ADMIN[0]}]\npassword_sha256_hex = "{digest}"\nallow_external = true\n'
+    with server_with_users(tmp_path_factory, admin, "admin_warehouse") as server:
+        yield server
 
 
 @pytest.fixture(params=VIAS)
