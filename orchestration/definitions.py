@@ -5,14 +5,13 @@ import sys
 from pathlib import Path
 
 from dagster import Definitions, JobDefinition
-from dagster_dbt import DbtCliResource
 
 from funnelhouse.orchestration.assets.dbt import dbt_marts, dbt_staging
 from funnelhouse.orchestration.assets.ingest import ingest_assets
 from funnelhouse.orchestration.assets.quality import mart_checks, publish_marts, raw_checks
 from funnelhouse.orchestration.dbt_project import DBT_PROJECT
 from funnelhouse.orchestration.jobs import full_refresh, hourly, incremental, nightly
-from funnelhouse.orchestration.resources import WarehouseResource
+from funnelhouse.orchestration.resources import LocalDbtCliResource, WarehouseResource
 from funnelhouse.orchestration.sensors import freshness_sensor, marts_freshness, report_failed_run
 
 defs = Definitions(
@@ -23,7 +22,7 @@ defs = Definitions(
     sensors=[freshness_sensor, report_failed_run],
     resources={
         "warehouse": WarehouseResource(),
-        "dbt": DbtCliResource(
+        "dbt": LocalDbtCliResource(
             project_dir=DBT_PROJECT,
             # The dbt installed beside this interpreter, whatever PATH says.
             dbt_executable=str(Path(sys.executable).with_name("dbt")),

@@ -1,10 +1,14 @@
 """Dagster resources, configured from the environment like everything else."""
 
+import importlib.metadata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 
 from clickhouse_connect.driver.client import Client
 from dagster import ConfigurableResource
+from dagster_dbt import DbtCliResource
+from packaging import version
 
 from funnelhouse.warehouse.client import get_client
 from funnelhouse.warehouse.settings import WarehouseSettings
@@ -34,3 +38,16 @@ class WarehouseResource(ConfigurableResource):
             yield client
         finally:
             client.close()
+
+
+class LocalDbtCliResource(DbtCliResource):
+    """dagster-dbt's dbt resource, for the dbt installed beside this interpreter.
+
+    dagster-dbt learns the dbt version by running `dbt --version` once per resource, so once in
+    every dbt step's process: 5-8 s each (it also asks PyPI for a newer release, which waits
+    out a timeout where there is no internet). The executable is the `dbt` of this environment
+    (definitions.py), so the version of its installed dbt-core package is the same answer."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(importlib.metadata.version("dbt-core"))

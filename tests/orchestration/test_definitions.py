@@ -265,3 +265,23 @@ def test_the_executor_overlaps_two_sources_but_never_two_streams_of_one(tmp_path
     assert a1_end <= a2_start or a2_end <= a1_start, "two streams of source a overlapped"
     first_a_start, first_a_end = min((a1_start, a1_end), (a2_start, a2_end))
     assert b_start < first_a_end and first_a_start < b_end, "sources a and b ran one by one"
+
+
+def test_the_dbt_resource_knows_the_dbt_version_without_starting_dbt(monkeypatch) -> None:
+    """dagster-dbt would run `dbt --version` in every dbt step's process (5-8 s each); the
+    resource answers from the installed package, which must be the executable's version."""
+    import subprocess
+
+    import dagster_dbt.core.resource as dbt_resource
+
+    dbt = load_definitions().resources["dbt"]
+    reported = subprocess.run(
+        [dbt.dbt_executable, "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    monkeypatch.setattr(dbt_resource, "check_output", _no_subprocess)
+    fresh = type(dbt)(project_dir=DBT_PROJECT, dbt_executable=dbt.dbt_executable)
+    assert f"installed: {fresh._cli_version}" in reported
+
+
+def _no_subprocess(*args: object, **kwargs: object) -> bytes:
+    raise AssertionError(f"a subprocess was started: {args}")
