@@ -1,6 +1,7 @@
 """The dbt project as dagster-dbt sees it, and the preparation of its manifest.
 
-Dagster reads `dbt_project/target/manifest.json` when the code location is imported.
+Dagster reads `dbt_project/target/manifest.json` (or `$DBT_TARGET_PATH`) when the code location
+is imported.
 `DbtProject.prepare_if_dev()` re-parses it only under `dagster dev`; everywhere else dagster-dbt
 expects it built at deploy time (`dagster-dbt project prepare-and-package`). Processes that run
 the pipeline from a checkout (`funnelhouse run`, the demo, the tests) call `prepare_dbt_project()`
@@ -17,7 +18,13 @@ from dagster_dbt import DbtProject
 
 from funnelhouse.dbt import DBT_PROJECT_DIR
 
-DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# DBT_TARGET_PATH is dbt's own variable: honour it here too, so the manifest Dagster reads is
+# the one dbt wrote (parallel test workers each keep their own target folder).
+DBT_PROJECT = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    target_path=os.environ.get("DBT_TARGET_PATH") or "target",
+)
 # dagster-dbt's preparer runs `dbt` from PATH, and `make test` runs .venv/bin/python without
 # the venv on PATH: put the dbt installed beside this interpreter first, as the dbt resource does.
 _BIN = str(Path(sys.executable).parent)

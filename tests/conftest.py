@@ -89,12 +89,27 @@ SESSION_PORT = 0  # the embedded endpoint's port, chosen before anything parses 
 def pytest_configure(config: pytest.Config) -> None:
     """Point CLICKHOUSE_HOST/PORT at the session's endpoint before any conftest parses the dbt
     project: dbt keys its partial parse on the profile's host and port, so a manifest parsed
-    for the default port would make every dbt step of every test parse the project again."""
+    for the default port would make every dbt step of every test parse the project again.
+
+    Under pytest-xdist each worker is a session of its own (its endpoint, its dbt target
+    folder); the controller, which runs no test, sets nothing its workers would inherit."""
     global SESSION_PORT
-    if not EXTERNAL:
-        SESSION_PORT = free_port()
-        os.environ["CLICKHOUSE_HOST"] = "127.0.0.1"
-        os.environ["CLICKHOUSE_PORT"] = str(SESSION_PORT)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if EXTERNAL or (getattr(config.option, "numprocesses", None) and worker is None):
+        return
+    SESSION_PORT = free_port()
+    os.environ["CLICKHOUSE_HOST"] = "127.0.0.1"
+    os.environ["CLICKHOUSE_PORT"] = str(SESSION_PORT)
+    if worker is not None:
+        os.environ["DBT_TARGET_PATH"] = f"target/{worker}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with a slow test first: the parallel workers then take the long modules at the
+    start and share the many short ones at the end, instead of one worker finishing a long
+    module alone while the other idles."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,8 @@ from funnelhouse.warehouse.client import get_client
 from tests.conftest import use_emulators
 from tests.dbt.conftest import reset_pipeline
 
+pytestmark = pytest.mark.slow  # the whole graph against the emulators
+
 
 @pytest.fixture(scope="module")
 def world(warehouse, tmp_path_factory):

@@ -8,6 +8,8 @@ from funnelhouse.dbt import DBT_PROJECT_DIR
 from tests.dbt import golden_data as g
 from tests.dbt.conftest import dbt_build, golden_project, load_golden, reset_pipeline
 
+pytestmark = pytest.mark.slow  # builds every mart
+
 
 @pytest.fixture(scope="module")
 def marts(warehouse, tmp_path_factory):

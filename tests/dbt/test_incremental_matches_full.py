@@ -18,6 +18,8 @@ import pytest
 from tests.dbt import golden_data as g
 from tests.dbt.conftest import dbt_build, golden_project, load, load_golden, reset_pipeline
 
+pytestmark = pytest.mark.slow  # full and incremental builds of a company
+
 LAYERS = ("staging", "intermediate", "marts_candidate")
 
 

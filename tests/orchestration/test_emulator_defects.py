@@ -34,6 +34,8 @@ from tests.conftest import use_emulators
 from tests.dbt.conftest import reset_pipeline
 from tests.orchestration.conftest import marts_fingerprint
 
+pytestmark = pytest.mark.slow  # a pipeline run per defect
+
 CLEAN_RAW = "raw_clean_load"
 CLEAN_STAGING = "staging_clean_load"  # staging is incremental: it keeps what a run parsed
 INGEST = {a.key.path[-1]: a for a in ingest_assets()}

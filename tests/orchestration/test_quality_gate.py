@@ -21,6 +21,8 @@ from tests.dbt import golden_data as g
 from tests.dbt.conftest import load, load_golden, reset_pipeline
 from tests.orchestration.conftest import marts_fingerprint
 
+pytestmark = pytest.mark.slow  # a pipeline run per test
+
 FAILED_ROWS = "dagster_dbt/failed_row_count"
 
 

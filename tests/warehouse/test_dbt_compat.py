@@ -23,6 +23,7 @@ def dbt(warehouse, tmp_path, monkeypatch):
     monkeypatch.setenv("CLICKHOUSE_HOST", warehouse.host)
     monkeypatch.setenv("CLICKHOUSE_PORT", str(warehouse.port))
     monkeypatch.setenv("DBT_COMPAT_SCHEMA", schema)
+    monkeypatch.delenv("DBT_TARGET_PATH", raising=False)  # the copy's own target/ (read below)
     monkeypatch.chdir(project)
     client = get_client(warehouse)
     client.command(f"CREATE DATABASE {schema}_raw")

@@ -21,7 +21,10 @@ from tests.warehouse.attempts import VIAS, Attempt, attempts
 
 ADMIN = ("ops", "ops-secret")
 BI = ("bi", "funnelhouse_bi")
-pytestmark = pytest.mark.skipif(EXTERNAL, reason="starts embedded endpoints of its own")
+pytestmark = [
+    pytest.mark.skipif(EXTERNAL, reason="starts embedded endpoints of its own"),
+    pytest.mark.slow,  # waits out a silent host
+]
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,8 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 from tests.conftest import EXTERNAL, EmbeddedServer, server_with_users
 from tests.warehouse.attempts import VIAS
 
+pytestmark = pytest.mark.slow  # gigabytes of bodies through an endpoint of its own
+
 TIMEOUT = 900
 PEAK_LIMIT = 2 << 30
 GiB = 1 << 30
