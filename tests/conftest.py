@@ -94,22 +94,18 @@ def pytest_configure(config: pytest.Config) -> None:
     Under pytest-xdist each worker is a session of its own (its endpoint, its dbt target
     folder); the controller, which runs no test, sets nothing its workers would inherit."""
     global SESSION_PORT
+    if EXTERNAL:
+        # One server for every worker: tests reset its pipeline databases, so run them in turn.
+        config.option.numprocesses, config.option.dist, config.option.tx = 0, "no", []
+        return
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if EXTERNAL or (getattr(config.option, "numprocesses", None) and worker is None):
+    if getattr(config.option, "numprocesses", None) and worker is None:
         return
     SESSION_PORT = free_port()
     os.environ["CLICKHOUSE_HOST"] = "127.0.0.1"
     os.environ["CLICKHOUSE_PORT"] = str(SESSION_PORT)
     if worker is not None:
         os.environ["DBT_TARGET_PATH"] = f"target/{worker}"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Modules with a slow test first: the parallel workers then take the long modules at the
-    start and share the many short ones at the end, instead of one worker finishing a long
-    module alone while the other idles."""
-    slow = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow)
 
 
 @pytest.fixture(scope="session")
