@@ -108,6 +108,19 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["DBT_TARGET_PATH"] = f"target/{worker}"
 
 
+@pytest.fixture
+def fresh_forkserver() -> Iterator[None]:
+    """For a test that runs a multiprocess job in the test process. Its step processes fork
+    from multiprocessing's forkserver, one per process, which keeps the environment of the
+    moment it started: without a fresh one, the steps would see whichever test's sources and
+    tokens started it first (as xdist reorders modules, that differs from run to run)."""
+    from multiprocessing import forkserver
+
+    forkserver._forkserver._stop()  # "used by unit tests to stop the server" (CPython)
+    yield
+    forkserver._forkserver._stop()
+
+
 @pytest.fixture(scope="session")
 def embedded_server(tmp_path_factory) -> Iterator[EmbeddedServer | None]:
     if EXTERNAL:

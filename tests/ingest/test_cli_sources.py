@@ -39,7 +39,7 @@ def test_check_fails_and_says_what_to_fix(cli_env, monkeypatch):
     assert "not-the-token" not in out.output
 
 
-def test_run_one_asset_since_a_date_then_status(cli_env, warehouse):
+def test_run_one_asset_since_a_date_then_status(cli_env, warehouse, fresh_forkserver):
     runner = CliRunner()
     out = runner.invoke(app, ["run", "--select", 'key:"raw/uis__calls"', "--since", "2020-01-01"])
     assert out.exit_code == 0, out.output

@@ -243,7 +243,9 @@ def two_sources_job() -> JobDefinition:
     return Definitions(assets=assets, jobs=[job]).resolve_job_def("two_sources")
 
 
-def test_the_executor_overlaps_two_sources_but_never_two_streams_of_one(tmp_path) -> None:
+def test_the_executor_overlaps_two_sources_but_never_two_streams_of_one(
+    tmp_path, fresh_forkserver
+) -> None:
     recon = build_reconstructable_job(
         "tests.orchestration.test_definitions", "two_sources_job",
         reconstructor_working_directory=str(Path(__file__).parents[2]),
