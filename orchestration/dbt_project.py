@@ -1,12 +1,11 @@
 """The dbt project as dagster-dbt sees it, and the preparation of its manifest.
 
-Dagster reads `dbt_project/target/manifest.json` (or `$DBT_TARGET_PATH`) when the code location
-is imported.
-`DbtProject.prepare_if_dev()` re-parses it only under `dagster dev`; everywhere else dagster-dbt
-expects it built at deploy time (`dagster-dbt project prepare-and-package`). Processes that run
-the pipeline from a checkout (`funnelhouse run`, the demo, the tests) call `prepare_dbt_project()`
-before they import the code location, so a fresh clone works and an edited model is never
-served from a stale manifest.
+Dagster reads `dbt_project/target/manifest.json` (or the folder `$DBT_TARGET_PATH` names) when
+the code location is imported. `DbtProject.prepare_if_dev()` re-parses it only under
+`dagster dev`; everywhere else dagster-dbt expects it built at deploy time (`dagster-dbt project
+prepare-and-package`). Processes that run the pipeline from a checkout (`funnelhouse run`, the
+demo, the tests) call `prepare_dbt_project()` before they import the code location, so a fresh
+clone works and an edited model is never served from a stale manifest.
 """
 
 import functools
