@@ -14,10 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-import great_expectations.expectations as gxe
-
 from funnelhouse.dbt import business_timezone
-from funnelhouse.expectations.runner import TableSuite
+from funnelhouse.expectations.runner import Check, TableSuite
 from funnelhouse.ingest.raw import CONFLICTS_TABLE, CURSORS_TABLE, RAW_DATABASE
 from funnelhouse.ingest.sources import SOURCES
 
@@ -34,39 +32,41 @@ RATIO_COLUMNS = {
 }  # fmt: skip
 
 
-def _named(expectation, description: str):
-    expectation.description = description
-    return expectation
+def not_null(column: str, what: str) -> Check:
+    return Check("ExpectColumnValuesToNotBeNull", f"{what}: {column} present", {"column": column})
 
 
-def not_null(column: str, what: str):
-    return _named(gxe.ExpectColumnValuesToNotBeNull(column=column), f"{what}: {column} present")
+def between(column: str, what: str, minimum: float, maximum: float | None = None,
+            label: str | None = None) -> Check:  # fmt: skip
+    """`column` within [minimum, maximum]; `label` names the range for humans."""
+    kwargs: dict[str, object] = {"column": column, "min_value": minimum}
+    if maximum is not None:
+        kwargs["max_value"] = maximum
+    name = label or (f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]")
+    return Check("ExpectColumnValuesToBeBetween", f"{what}: {column} {name}", kwargs)
 
 
-def at_least(column: str, minimum: float, what: str):
-    return _named(
-        gxe.ExpectColumnValuesToBeBetween(column=column, min_value=minimum),
-        f"{what}: {column} >= {minimum}",
-    )
+def at_least(column: str, minimum: float, what: str) -> Check:
+    return between(column, what, minimum)
 
 
-def rows_where(condition: str, description: str, columns: str = "*"):
-    return gxe.UnexpectedRowsExpectation(
-        unexpected_rows_query=f"SELECT {columns} FROM {{batch}} WHERE {condition}",
-        description=description,
-    )
+def unexpected_rows(description: str, query: str) -> Check:
+    """Fails on any row `query` returns; `{batch}` is the validated relation."""
+    return Check("UnexpectedRowsExpectation", description, {"unexpected_rows_query": query})
+
+
+def rows_where(condition: str, description: str, columns: str = "*") -> Check:
+    return unexpected_rows(description, f"SELECT {columns} FROM {{batch}} WHERE {condition}")
 
 
 def total_reconciles(description: str, mart_total: str, source_total_sql: str,
                      tolerance: float = 0):  # fmt: skip
     """A mart's grand total equals the same total computed from the layer it was built from."""
-    return gxe.UnexpectedRowsExpectation(
-        description=description,
-        unexpected_rows_query=(
-            f"SELECT m.total, s.total FROM (SELECT {mart_total} AS total FROM {{batch}}) AS m "
-            f"CROSS JOIN (SELECT ({source_total_sql}) AS total) AS s "
-            f"WHERE abs(m.total - s.total) > {tolerance}"
-        ),
+    return unexpected_rows(
+        description,
+        f"SELECT m.total, s.total FROM (SELECT {mart_total} AS total FROM {{batch}}) AS m "
+        f"CROSS JOIN (SELECT ({source_total_sql}) AS total) AS s "
+        f"WHERE abs(m.total - s.total) > {tolerance}",
     )
 
 
@@ -85,9 +85,10 @@ class RawStream(Protocol):
 
 def row_count_kept(relation: str, previous: int | None):
     """Raw keeps every id it ever loaded (deletions are flags), so counts never shrink."""
-    return _named(
-        gxe.ExpectTableRowCountToBeBetween(min_value=previous or 0),
+    return Check(
+        "ExpectTableRowCountToBeBetween",
         f"{relation}: ids not below the last passed gate's ({previous or 0})",
+        {"min_value": previous or 0},
     )
 
 
@@ -99,13 +100,11 @@ def ids_unique_per_version(stream: RawStream):
         f"SELECT batch_id FROM {RAW_DATABASE}.{CURSORS_TABLE} FINAL "
         f"WHERE source = '{stream.source}' AND stream = '{stream.name}'"
     )
-    return gxe.UnexpectedRowsExpectation(
-        unexpected_rows_query=(
-            f"SELECT id, versions, sample FROM {RAW_DATABASE}.{CONFLICTS_TABLE} "
-            f"WHERE source = '{stream.source}' AND stream = '{stream.name}' "
-            f"AND batch_id IN ({last_batch}) AND id != '' AND id IN (SELECT id FROM {{batch}})"
-        ),
-        description=f"{stream.key}: ids unique per version in the last load",
+    return unexpected_rows(
+        f"{stream.key}: ids unique per version in the last load",
+        f"SELECT id, versions, sample FROM {RAW_DATABASE}.{CONFLICTS_TABLE} "
+        f"WHERE source = '{stream.source}' AND stream = '{stream.name}' "
+        f"AND batch_id IN ({last_batch}) AND id != '' AND id IN (SELECT id FROM {{batch}})",
     )
 
 
@@ -148,11 +147,7 @@ def mart_suites(database: str, business_tz: str | None = None) -> list[TableSuit
 
     def ratios(mart: str) -> list:
         return [
-            _named(
-                gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1 + EPS),
-                f"{mart}: {c} in [0, 1]",
-            )
-            for c in RATIO_COLUMNS.get(mart, [])
+            between(c, mart, 0, 1 + EPS, label="in [0, 1]") for c in RATIO_COLUMNS.get(mart, [])
         ]
 
     return [
@@ -199,10 +194,10 @@ def mart_suites(database: str, business_tz: str | None = None) -> list[TableSuit
                     "OR inbound_calls + outbound_calls != calls",
                     "call_load_by_stage: answered+missed and inbound+outbound add up to calls",
                 ),
-                gxe.UnexpectedRowsExpectation(
+                unexpected_rows(
                     description="call_load_by_stage: monthly call totals equal the calls in "
                     "staging (reconciliation)",
-                    unexpected_rows_query=(
+                    query=(
                         "SELECT m.period_start, m.calls, s.calls FROM (SELECT period_start, "
                         "sum(calls) AS calls FROM {batch} WHERE period_grain = 'month' AND "
                         "segment_type = 'all' GROUP BY period_start) AS m FULL OUTER JOIN "
@@ -219,10 +214,10 @@ def mart_suites(database: str, business_tz: str | None = None) -> list[TableSuit
             relation=f"{database}.call_proportions",
             expectations=[
                 *ratios("call_proportions"),
-                gxe.UnexpectedRowsExpectation(
+                unexpected_rows(
                     description="call_proportions: call, talk and revenue shares sum to 1 per "
                     "month and segment_type",
-                    unexpected_rows_query=(
+                    query=(
                         "SELECT period_start, segment_type FROM {batch} GROUP BY period_start, "
                         "segment_type HAVING (sum(calls) > 0 AND abs(sum(call_share) - 1) > "
                         "1e-6) OR (sum(talk_minutes) > 0 AND abs(sum(talk_share) - 1) > 1e-6) "
@@ -235,16 +230,11 @@ def mart_suites(database: str, business_tz: str | None = None) -> list[TableSuit
             name="marts__manager_activity",
             relation=f"{database}.manager_activity",
             expectations=[
-                _named(
-                    gxe.ExpectColumnValuesToBeBetween(
-                        column="activity_index", min_value=0, max_value=100 + EPS
-                    ),
-                    "manager_activity: activity_index in [0, 100]",
-                ),
+                between("activity_index", "manager_activity", 0, 100 + EPS, label="in [0, 100]"),
                 at_least("calls", 0, "manager_activity"),
-                gxe.UnexpectedRowsExpectation(
+                unexpected_rows(
                     description="manager_activity: activity indexes add up to 100 per period",
-                    unexpected_rows_query=(
+                    query=(
                         "SELECT period_grain, period_start FROM {batch} GROUP BY period_grain, "
                         "period_start HAVING sum(points) > 0 AND abs(sum(activity_index) - 100)"
                         " > 1e-6"
@@ -269,10 +259,7 @@ def mart_suites(database: str, business_tz: str | None = None) -> list[TableSuit
             relation=f"{database}.missed_calls",
             expectations=[
                 at_least("callback_minutes", 0, "missed_calls"),
-                _named(
-                    gxe.ExpectColumnValuesToBeBetween(column="hour", min_value=0, max_value=23),
-                    "missed_calls: hour in [0, 23]",
-                ),
+                between("hour", "missed_calls", 0, 23),
                 rows_where(
                     "called_back AND callback_at IS NULL",
                     "missed_calls: a callback has a time",
@@ -283,12 +270,7 @@ def mart_suites(database: str, business_tz: str | None = None) -> list[TableSuit
             name="marts__stage_velocity",
             relation=f"{database}.stage_velocity",
             expectations=[
-                _named(
-                    gxe.ExpectColumnValuesToBeBetween(
-                        column="stage_conversion", min_value=0, max_value=1 + EPS
-                    ),
-                    "stage_velocity: stage_conversion in [0, 1]",
-                ),
+                between("stage_conversion", "stage_velocity", 0, 1 + EPS, label="in [0, 1]"),
                 at_least("avg_days_in_stage", 0, "stage_velocity"),
                 rows_where("deals_left > deals_entered", "stage_velocity: left <= entered"),
             ],
@@ -404,17 +386,12 @@ def _marketing_suites(database: str, business_tz: str) -> list[TableSuite]:
             name="marts__leads_by_utm",
             relation=f"{database}.leads_by_utm",
             expectations=[
-                _named(
-                    gxe.ExpectColumnValuesToBeBetween(
-                        column="conversion", min_value=0, max_value=1 + EPS
-                    ),
-                    "leads_by_utm: conversion in [0, 1]",
-                ),
+                between("conversion", "leads_by_utm", 0, 1 + EPS, label="in [0, 1]"),
                 rows_where("deals_won > leads", "leads_by_utm: deals_won <= leads"),
-                gxe.UnexpectedRowsExpectation(
+                unexpected_rows(
                     description="leads_by_utm: each tag's values add up to all leads and wins "
                     "of every month (reconciliation with intermediate)",
-                    unexpected_rows_query=(
+                    query=(
                         "SELECT t.tag, s.p, m.leads, s.leads FROM (SELECT DISTINCT tag FROM "
                         f"{{batch}}) AS t CROSS JOIN ({created}) AS s LEFT JOIN (SELECT tag, "
                         "period_start, sum(leads) AS leads, sum(deals_won) AS won FROM {batch} "
@@ -430,11 +407,11 @@ def _marketing_suites(database: str, business_tz: str) -> list[TableSuite]:
             expectations=[
                 at_least("revenue_won", 0, "product_revenue"),
                 at_least("deals_won", 1, "product_revenue"),
-                gxe.UnexpectedRowsExpectation(
+                unexpected_rows(
                     description="product_revenue: a month's revenue over products equals the "
                     "won revenue of its deals with products, and with '(none)' all won revenue "
                     "(reconciliation with intermediate)",
-                    unexpected_rows_query=(
+                    query=(
                         "SELECT s.p, m.revenue, s.revenue FROM (" + won + ") AS s LEFT JOIN "
                         "(SELECT period_start, sum(revenue_won) AS revenue, sumIf(revenue_won, "
                         "product != '(none)') AS with_products FROM {batch} GROUP BY "

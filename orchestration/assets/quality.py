@@ -55,7 +55,7 @@ def _specs(suites: list[TableSuite]) -> list[AssetCheckSpec]:
             asset=_key(s),
             blocking=True,
             description=f"{len(s.expectations)} expectations: "
-            + "; ".join(e.description or e.expectation_type for e in s.expectations),
+            + "; ".join(e.description for e in s.expectations),
         )
         for s in suites
     ]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-import great_expectations.expectations as gxe
-
-from funnelhouse.expectations.runner import TableSuite, Validator
+from funnelhouse.expectations.runner import Check, TableSuite, Validator
 from funnelhouse.warehouse.client import get_client
 
 
@@ -24,8 +22,10 @@ def test_runner_reports_failures_with_counts_samples_and_docs(warehouse, tmp_pat
             name="calls_suite",
             relation=f"{db}.calls",
             expectations=[
-                gxe.ExpectColumnValuesToBeBetween(column="talk", min_value=0),
-                gxe.ExpectColumnValuesToBeUnique(column="id"),
+                Check(
+                    "ExpectColumnValuesToBeBetween", "talk >= 0", {"column": "talk", "min_value": 0}
+                ),
+                Check("ExpectColumnValuesToBeUnique", "id unique", {"column": "id"}),
             ],
         )
     )
@@ -43,8 +43,10 @@ def test_runner_reports_failures_with_counts_samples_and_docs(warehouse, tmp_pat
             relation=f"{db}.calls",
             query=f"SELECT * FROM {db}.calls WHERE talk >= 0",
             expectations=[
-                gxe.ExpectColumnValuesToBeBetween(column="talk", min_value=0),
-                gxe.ExpectTableRowCountToEqual(value=49997),
+                Check(
+                    "ExpectColumnValuesToBeBetween", "talk >= 0", {"column": "talk", "min_value": 0}
+                ),
+                Check("ExpectTableRowCountToEqual", "49997 rows", {"value": 49997}),
             ],
         )
     )
