@@ -1,11 +1,12 @@
 """Progress of a pipeline run for people: a live view on a terminal, plain lines elsewhere.
 
-A run's steps (one per source stream, the dbt builds, the gates, the publish) report through
-one `StepDisplay`. On a terminal it keeps a rich progress bar per running step; otherwise
-(a log, CI, a pipe) it prints plain lines without escape codes: one when a step ends, and a
-heartbeat naming what still runs whenever nothing was printed for `HEARTBEAT_SECONDS`, so a
-long dbt build never looks like a hang. Whatever the steps print themselves (dbt's log,
-Dagster's, GX's) goes to a file instead (`redirect_output`), whose path the caller prints.
+A run's steps (one per source, the dbt builds, the gates, the publish) report through one
+`StepDisplay`; an ingest step's streams each get a line as they finish. On a terminal it keeps
+a rich progress bar per running step; otherwise (a log, CI, a pipe) it prints plain lines
+without escape codes: one when a step or stream ends, and a heartbeat naming what still runs
+whenever nothing was printed for `HEARTBEAT_SECONDS`, so a long dbt build never looks like a
+hang. Whatever the steps print themselves (dbt's log, Dagster's, GX's) goes to a file instead
+(`redirect_output`), whose path the caller prints.
 """
 
 from __future__ import annotations
@@ -46,11 +47,17 @@ def parse_progress(message: str) -> tuple[str, int, int] | None:
     return match["key"], int(match["pages"]), int(match["rows"])
 
 
+INGEST_STEP_PREFIX = "ingest_"  # orchestration/assets/ingest.py: step_name
+
+
 def step_label(step_key: str) -> str:
-    """`raw__amocrm__leads` (an ingest step) reads as `amocrm/leads`; other steps as named."""
-    if step_key.startswith("raw__"):
-        return step_key.removeprefix("raw__").replace("__", "/", 1)
-    return step_key
+    """`ingest_amocrm` (the step that loads a source) reads as `amocrm`; others as named."""
+    return step_key.removeprefix(INGEST_STEP_PREFIX)
+
+
+def stream_label(asset_path: list[str]) -> str:
+    """`raw/amocrm__leads` reads as `amocrm/leads`."""
+    return asset_path[-1].replace("__", "/", 1)
 
 
 @dataclass
@@ -150,20 +157,40 @@ class StepDisplay:
                 state.task = self._live.add_task(state.label, counts="")
             self.running[step_key] = state
 
-    def step_advanced(self, step_key: str, pages: int, rows: int) -> None:
+    def step_advanced(self, step_key: str, pages: int, rows: int, label: str | None = None) -> None:
+        """`label`: what the step works on now (an ingest step's stream)."""
         with self._lock:
             state = self.running.get(step_key)
             if state is None:
                 return
             state.pages, state.rows = pages, rows
+            state.label = label or state.label
             if self._live and state.task is not None:
-                self._live.update(state.task, counts=f"{pages:,} pages, {rows:,} rows")
+                self._live.update(
+                    state.task, description=state.label, counts=f"{pages:,} pages, {rows:,} rows"
+                )
 
-    def step_finished(self, step_key: str, outcome: StepOutcome) -> None:
+    def stream_finished(self, step_key: str, outcome: StepOutcome) -> None:
+        """A stream of a running ingest step is loaded; the step goes on with the next."""
+        with self._lock:
+            state = self.running.get(step_key)
+            if state is not None:
+                state.label, state.pages, state.rows = step_label(step_key), None, None
+                if self._live and state.task is not None:
+                    self._live.update(state.task, description=state.label, counts="")
+            self._report(outcome)
+
+    def step_finished(self, step_key: str, outcome: StepOutcome | None) -> None:
+        """`outcome` None: the step's work was reported already (an ingest step's streams)."""
         with self._lock:
             state = self.running.pop(step_key, None)
             if self._live and state and state.task is not None:
                 self._live.remove_task(state.task)
+            if outcome is not None:
+                self._report(outcome)
+
+    def _report(self, outcome: StepOutcome) -> None:
+        with self._lock:
             self.outcomes.append(outcome)
             parts = [
                 _count(outcome.rows, "rows"),
@@ -242,8 +269,6 @@ class StepDisplay:
 
 @dataclass
 class _StepTally:
-    rows: int | None = None
-    pages: int | None = None
     assets: int = 0
     passed: int = 0
     failed: int = 0
@@ -290,32 +315,41 @@ class RunWatcher:
         if event is None:
             parsed = parse_progress(entry.user_message)
             if parsed and step:
-                self.display.step_advanced(step, parsed[1], parsed[2])
+                self.display.step_advanced(step, parsed[1], parsed[2], label=parsed[0])
             return
         if step is None:
             return
         tally = self._tally.setdefault(step, _StepTally())
         kind = event.event_type
+        ingest = step.startswith(INGEST_STEP_PREFIX)
         if kind == T.STEP_START:
             tally.started = entry.timestamp
             self.display.step_started(step)
         elif kind == T.ASSET_MATERIALIZATION:
             tally.assets += 1
-            meta = event.step_materialization_data.materialization.metadata
-            if step.startswith("raw__") and "rows" in meta:
-                tally.rows = int(meta["rows"].value)  # type: ignore[arg-type]
-                tally.pages = int(meta["pages"].value)  # type: ignore[arg-type]
+            materialization = event.step_materialization_data.materialization
+            meta = materialization.metadata
+            if ingest and "rows" in meta:
+                self.display.stream_finished(step, StepOutcome(
+                    label=stream_label(materialization.asset_key.path),
+                    seconds=float(meta["seconds"].value),  # type: ignore[arg-type]
+                    ok=True,
+                    rows=int(meta["rows"].value),  # type: ignore[arg-type]
+                    pages=int(meta["pages"].value),  # type: ignore[arg-type]
+                ))  # fmt: skip
         elif kind == T.ASSET_CHECK_EVALUATION:
             evaluation = event.asset_check_evaluation_data
             if evaluation.passed:
                 tally.passed += 1
             else:
                 tally.failed += 1
+        elif kind == T.STEP_SUCCESS and ingest:
+            self.display.step_finished(step, None)  # its streams were reported one by one
         elif kind in (T.STEP_SUCCESS, T.STEP_FAILURE):  # the failure's cause: in JobFailed
             seconds = entry.timestamp - (tally.started or entry.timestamp)
             outcome = StepOutcome(
                 label=step_label(step), seconds=seconds, ok=kind == T.STEP_SUCCESS,
-                rows=tally.rows, pages=tally.pages, assets=tally.assets,
+                assets=tally.assets,
                 checks_passed=tally.passed, checks_failed=tally.failed,
             )  # fmt: skip
             self.display.step_finished(step, outcome)

@@ -4,11 +4,12 @@ The mode is the run tag `funnelhouse/mode`, which every ingest and dbt step read
 run in the business time zone, the dbt var `business_timezone` the marts cut periods in.
 
 Both jobs carry their executor, so a run launched from the UI, by a schedule, by `dagster job
-execute` or by `funnelhouse run` executes alike: steps in their own processes, the sources'
-streams side by side, but one stream of a source at a time (the op tag `source`), as each
-process has its own rate limiter and only one at a time keeps the API's limit honest. The
-forkserver imports the code location once; each step forks from it instead of importing
-dbt, GX and Dagster again (seconds of CPU per step).
+execute` or by `funnelhouse run` executes alike: steps in their own processes, the sources side
+by side (one step each, its streams in turn under one rate limiter; the op tag `source` keeps a
+second step of a source, from a selection, from running beside it). The forkserver imports the
+code location and GX once; each step forks from it instead of importing dbt, GX and Dagster
+again (seconds of CPU per step). The code location itself does not import GX
+(expectations/runner.py), so the run's own process and the UI's code server skip it.
 """
 
 from dagster import (
@@ -29,7 +30,11 @@ PIPELINE_EXECUTOR_CONFIG = {
     "tag_concurrency_limits": [
         {"key": SOURCE_OP_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
     ],
-    "start_method": {"forkserver": {"preload_modules": ["funnelhouse.orchestration.definitions"]}},
+    "start_method": {
+        "forkserver": {
+            "preload_modules": ["funnelhouse.orchestration.definitions", "great_expectations"]
+        }
+    },
 }
 pipeline_executor = multiprocess_executor.configured(
     PIPELINE_EXECUTOR_CONFIG, name="pipeline_executor"

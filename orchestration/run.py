@@ -134,21 +134,12 @@ def run_job(
 
 
 def _failed_steps(result: ExecutionResult) -> list[str]:
-    """One line per distinct cause: a source that failed for good fails all its streams, and
-    its streams' lines ("not attempted: ...") would repeat the same fix nine times."""
-    lines: list[str] = []
-    skipped: dict[str, list[str]] = {}
-    for e in result.all_events:
-        if not (e.is_step_failure and e.event_specific_data and e.event_specific_data.error):
-            continue
-        cause = _root_cause(e.event_specific_data.error)
-        if cause.startswith("not attempted: "):
-            skipped.setdefault(cause.split(" failed: ", 1)[0], []).append(e.step_key or "?")
-            continue
-        lines.append(f"{e.step_key}: {cause[:500]}")
-    for _, steps in skipped.items():
-        lines.append(f"not attempted, as their source failed above: {', '.join(steps)}")
-    return lines
+    """One line per failed step, with the root cause (a failed source's step: its streams)."""
+    return [
+        f"{e.step_key}: {_root_cause(e.event_specific_data.error)[:1000]}"
+        for e in result.all_events
+        if e.is_step_failure and e.event_specific_data and e.event_specific_data.error
+    ]
 
 
 def _root_cause(error) -> str:

@@ -124,8 +124,8 @@ def test_a_long_step_off_a_terminal_gets_a_heartbeat_naming_it():
     display = StepDisplay(Console(file=buffer, width=150), clock=clock)
     with display:
         display.step_started("dbt_staging")
-        display.step_started("raw__uis__calls")
-        display.step_advanced("raw__uis__calls", 3, 1500)
+        display.step_started("ingest_uis")
+        display.step_advanced("ingest_uis", 3, 1500, label="uis/calls")
         clock.now = HEARTBEAT_SECONDS - 1
         display.tick()
         assert buffer.getvalue() == ""
@@ -140,7 +140,8 @@ def test_a_long_step_off_a_terminal_gets_a_heartbeat_naming_it():
         clock.now = 2 * HEARTBEAT_SECONDS
         display.tick()
         assert len(buffer.getvalue().splitlines()) == 2
-        display.step_finished("raw__uis__calls", StepOutcome("uis/calls", 16.0, True, 1500, 3))
+        display.stream_finished("ingest_uis", StepOutcome("uis/calls", 16.0, True, 1500, 3))
+        display.step_finished("ingest_uis", None)  # its streams had their lines
         clock.now = 3 * HEARTBEAT_SECONDS
         display.tick()
     lines = buffer.getvalue().splitlines()

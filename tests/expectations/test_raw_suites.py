@@ -24,7 +24,7 @@ def _call(call_id: int, talk: int) -> RawRecord:
 def test_every_ingested_raw_table_has_one_suite_named_for_what_it_checks():
     suites = raw_suites()
     assert sorted(s.relation for s in suites) == sorted(
-        ".".join(a.key.path) for a in ingest_assets()
+        ".".join(k.path) for a in ingest_assets() for k in a.keys
     )
     assert {s.check_name for s in suites} == {"ids_unique_and_kept"}
 

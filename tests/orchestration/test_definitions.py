@@ -185,11 +185,12 @@ def test_run_tags_alone_set_the_mode_of_ingest_and_dbt(monkeypatch, tags, dbt_ar
     """The jobs' and `funnelhouse run --since`'s tags decide, whatever the ops are called."""
     monkeypatch.setattr(ingest, "SourceSession", _RecordingSession)
     monkeypatch.setattr(ingest, "RawStore", lambda *_: None)
-    uis_calls = next(a for a in ingest.ingest_assets() if a.key == AssetKey(["raw", "uis__calls"]))
+    calls = AssetKey(["raw", "uis__calls"])
+    uis = next(a for a in ingest.ingest_assets() if calls in a.keys)
     recorded.clear()
     result = materialize(
-        [uis_calls, dbt_staging],
-        selection=[uis_calls.key, AssetKey(["staging", "stg_uis__calls"])],
+        [uis, dbt_staging],
+        selection=[calls, AssetKey(["staging", "stg_uis__calls"])],
         resources={"dbt": _RecordingDbt(project_dir=DBT_PROJECT), "warehouse": _NoWarehouse()},
         tags=tags,
     )
@@ -197,21 +198,45 @@ def test_run_tags_alone_set_the_mode_of_ingest_and_dbt(monkeypatch, tags, dbt_ar
     assert recorded == [["sync", "uis/calls", *sync_args], ["dbt", "build", *dbt_args]]
 
 
-def test_jobs_run_sources_side_by_side_and_each_sources_streams_in_turn() -> None:
+def test_jobs_run_sources_side_by_side_each_in_one_step() -> None:
     """What the UI, the schedules and `dagster job execute` launch: the jobs' own executor runs
-    steps in parallel, at most one step per `source` op tag, which every ingest step carries."""
+    steps in parallel, at most one step per `source` op tag; each source loads all its streams
+    in one step."""
     repo = load_definitions().get_repository_def()
     for name in ("incremental", "full_refresh"):
         job = repo.get_job(name)
         assert job.executor_def is pipeline_executor
-        ingest_steps = [n for n in job.graph.nodes if n.name.startswith("raw__")]
-        assert len(ingest_steps) == len(ingest.ingest_assets())
-        for node in ingest_steps:
-            assert node.definition.tags[ingest.SOURCE_OP_TAG] == node.name.split("__")[1]
+        ingest_steps = {n.name: n for n in job.graph.nodes if n.name.startswith("ingest_")}
+        assert set(ingest_steps) == {f"ingest_{s}" for s in SOURCES}
+        for source_name, source in SOURCES.items():
+            node = ingest_steps[f"ingest_{source_name}"]
+            assert node.definition.tags[ingest.SOURCE_OP_TAG] == source_name
+            assets = next(a for a in ingest.ingest_assets() if a.node_def.name == node.name)
+            assert {k.path[-1] for k in assets.keys} == {s.table for s in source.streams.values()}
     assert PIPELINE_EXECUTOR_CONFIG["max_concurrent"] >= len(SOURCES)
     assert PIPELINE_EXECUTOR_CONFIG["tag_concurrency_limits"] == [
         {"key": ingest.SOURCE_OP_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
     ]
+
+
+def test_the_code_location_loads_without_gx_and_steps_fork_with_it() -> None:
+    """GX costs about 9 s and 200 MB in every process that imports it: the UI's code server
+    and a run's own process declare the checks without it; the steps fork from a server that
+    preloaded it, so validating steps do not import it each."""
+    import subprocess
+    import sys
+
+    load_definitions()  # the manifest, parsed here once (the probe would parse it again)
+    probe = (
+        "import sys; from funnelhouse.orchestration.definitions import defs; "
+        "defs.resolve_asset_graph(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'great_expectations'))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert loaded.stdout.strip() == "[]"
+    preloaded = PIPELINE_EXECUTOR_CONFIG["start_method"]["forkserver"]["preload_modules"]
+    assert "great_expectations" in preloaded
 
 
 BARRIER_TAG = "test/barrier"  # the folder the fake steps meet in (a run tag: no config class,

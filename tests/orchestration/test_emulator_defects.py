@@ -38,7 +38,7 @@ pytestmark = pytest.mark.slow  # a pipeline run per defect
 
 CLEAN_RAW = "raw_clean_load"
 CLEAN_STAGING = "staging_clean_load"  # staging is incremental: it keeps what a run parsed
-INGEST = {a.key.path[-1]: a for a in ingest_assets()}
+INGEST = {k.path[-1]: a for a in ingest_assets() for k in a.keys}  # raw table → its source's
 # The streams whose records the row-level checks of their staging model guard, by source.
 UIS = ("uis__calls",)
 AMOCRM = ("amocrm__leads", "amocrm__status_changes", "amocrm__call_notes")
@@ -220,15 +220,20 @@ def _gated_run(warehouse, instance, streams: tuple[str, ...], incremental: tuple
     # read those views, so leaving them out would leave the marts unordered after the gate.
     staging = AssetSelection.assets(*(AssetKey(["staging", f"stg_{t}"]) for t in streams))
     selection = (
-        AssetSelection.assets(*(INGEST[t].key for t in streams), *dbt_marts.keys,
+        AssetSelection.assets(*(AssetKey(["raw", t]) for t in streams), *dbt_marts.keys,
                               *publish_marts.keys)
         | staging
         | (staging.downstream() & AssetSelection.assets(*dbt_staging.keys))
     )  # fmt: skip
-    ops = {f"raw__{t}": {"config": {"full_refresh": t not in incremental}} for t in streams}
+    sources = {t.split("__")[0] for t in streams}
+    ops = {}
+    for source in sources:  # one step per source: its streams all in full or all incremental
+        modes = {t in incremental for t in streams if t.startswith(f"{source}__")}
+        assert len(modes) == 1, f"{source}: some streams incremental, others in full"
+        ops[f"ingest_{source}"] = {"config": {"full_refresh": not modes.pop()}}
+    ingest = list({id(INGEST[t]): INGEST[t] for t in streams}.values())
     return materialize(
-        [*(INGEST[t] for t in streams), dbt_staging, dbt_marts, publish_marts, raw_checks,
-         mart_checks],
+        [*ingest, dbt_staging, dbt_marts, publish_marts, raw_checks, mart_checks],
         selection=selection,
         resources={
             "warehouse": WarehouseResource(host=warehouse.host, port=warehouse.port),
@@ -264,7 +269,9 @@ def test_defect_stops_the_run_at_named_expectations(clean, warehouse, defect):
 
     assert not result.success
     # The defect came through the connectors: every stream loaded; each raw suite ran.
-    assert _steps(result, "STEP_SUCCESS") >= {f"raw__{t}" for t in defect.streams}
+    assert _steps(result, "STEP_SUCCESS") >= {f"ingest_{t.split('__')[0]}" for t in defect.streams}
+    loaded = {m.asset_key.path[-1] for m in result.get_asset_materialization_events()}
+    assert loaded >= set(defect.streams)
     evaluations = result.get_asset_check_evaluations()
     assert {f"{e.asset_key.to_user_string()}:{e.check_name}" for e in evaluations} >= {
         f"raw/{t}:{CROSS_LOAD}" for t in defect.streams
@@ -305,15 +312,15 @@ def test_1c_object_without_ref_key_fails_the_run_at_ingest(clean, warehouse, ful
     assert not result.success
     errors = {e.step_key: _messages(e.event_specific_data.error) for e in result.all_events
               if e.is_step_failure}  # fmt: skip
-    assert set(errors) == {"raw__onec__sales", "raw__onec__payments"}
+    assert set(errors) == {"ingest_onec"}  # one step; its message names both streams
     assert not _steps(result, "STEP_UP_FOR_RETRY")  # the same object would come back
     for stream, entity in [("sales", "Document_РеализацияТоваровУслуг"),
                            ("payments", "Document_ПоступлениеНаРасчетныйСчет")]:  # fmt: skip
         assert re.search(
             rf"onec/{stream} record Number='\d{{4}}-\d{{6}}' Code=None: {entity} "
             "returned an object without Ref_Key",
-            errors[f"raw__onec__{stream}"],
-        ), errors[f"raw__onec__{stream}"]
+            errors["ingest_onec"],
+        ), errors["ingest_onec"]
     assert raw_onec("raw") == raw_onec(CLEAN_RAW)  # rows and cursors as they were
     assert not result.get_asset_check_evaluations()
     assert not _steps(result, "STEP_START") & {"dbt_staging", "raw_suites", "publish_marts"}
