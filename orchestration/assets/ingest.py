@@ -85,12 +85,16 @@ def _source_asset(source: Source) -> AssetsDefinition:
     def _sync(
         context: AssetExecutionContext, config: SyncConfig, warehouse: WarehouseResource
     ) -> Iterator[MaterializeResult]:
-        day = config.since or backfill_since(context)
-        since = parse_since(day) if day else None
         full = is_full_refresh(context) if config.full_refresh is None else config.full_refresh
         defects: list[str] = []  # streams whose records a retry would meet again
         with warehouse.client() as client:
             session = SourceSession(RawStore(client, warehouse.settings().cluster))
+            try:  # what every stream would fail on alike, and a retry too: fail once, now
+                day = config.since or backfill_since(context)
+                since = parse_since(day) if day else None
+                session.http(source)  # the source's settings, missing or invalid
+            except ValueError as exc:
+                raise Failure(description=redact_env(str(exc)), allow_retries=False) from None
             for stream in streams:
                 if stream_key(stream) not in context.selected_asset_keys:
                     continue
@@ -105,8 +109,8 @@ def _source_asset(source: Source) -> AssetsDefinition:
                 except (ValueError, SourceError) as exc:
                     if isinstance(exc, SourceError) and exc.record is None:
                         raise  # the API or the network: worth the retries (of the whole source)
-                    # Settings missing or invalid, or a defective record: a retry meets them
-                    # again. The other streams still load; the step fails after them.
+                    # A defective record: a retry meets it again. The other streams still
+                    # load; the step fails after them, naming each.
                     defects.append(redact_env(str(exc)))
                     continue
                 yield MaterializeResult(asset_key=stream_key(stream),

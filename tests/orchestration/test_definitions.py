@@ -164,6 +164,9 @@ class _RecordingSession:
     def __init__(self, _store: object) -> None:
         pass
 
+    def http(self, _source: object) -> None:
+        return None
+
     def sync(self, source: str, stream: str, *, full_refresh: bool, since, **_: object) -> Any:
         recorded.append(["sync", f"{source}/{stream}", f"full_refresh={full_refresh}", str(since)])
         return SimpleNamespace(as_metadata=dict)
@@ -196,6 +199,33 @@ def test_run_tags_alone_set_the_mode_of_ingest_and_dbt(monkeypatch, tags, dbt_ar
     )
     assert result.success
     assert recorded == [["sync", "uis/calls", *sync_args], ["dbt", "build", *dbt_args]]
+
+
+@pytest.mark.parametrize(
+    ("token", "config", "expected"),
+    [("", {}, "amoCRM is not configured: set AMOCRM_BASE_URL"),
+     ("a-token", {"since": "2020-13-01"}, "--since '2020-13-01': expected a date as YYYY-MM-DD")],
+    ids=["settings", "since"],
+)  # fmt: skip
+def test_what_every_stream_would_fail_on_fails_the_source_once_without_retries(
+    monkeypatch, token, config, expected
+) -> None:
+    """Missing settings or a bad backfill date: one failure naming the fix once (not once per
+    stream), before any request, and no retry (it would meet the same)."""
+    monkeypatch.setattr(ingest, "RawStore", lambda *_: None)
+    monkeypatch.setenv("AMOCRM_BASE_URL", "http://127.0.0.1:9")  # never asked
+    monkeypatch.setenv("AMOCRM_TOKEN", token)
+    amocrm = next(a for a in ingest.ingest_assets() if AssetKey(["raw", "amocrm__leads"]) in a.keys)
+    assert len(amocrm.keys) > 1
+    result = materialize(
+        [amocrm], resources={"warehouse": _NoWarehouse()}, raise_on_error=False,
+        run_config={"ops": {"ingest_amocrm": {"config": config}}},
+    )  # fmt: skip
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert failure.event_specific_data.error.to_string().count(expected) == 1
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert not result.get_asset_materialization_events()
 
 
 def test_jobs_run_sources_side_by_side_each_in_one_step() -> None:
