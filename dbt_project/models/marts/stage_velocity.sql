@@ -16,7 +16,8 @@ intervals as (
             partition by i.deal_id order by i.valid_from
             rows between current row and 1 following) as next_sort,
         dateDiff('second', i.valid_from,
-                 ifNull(i.valid_to, (select as_of from as_of))) / 86400 as days_in_stage
+                 ifNull(i.valid_to, (select as_of from as_of))) as seconds_in_stage,
+        seconds_in_stage / 86400 as days_in_stage
     from {{ ref('int_stage_intervals') }} as i
     inner join {{ ref('int_deals') }} as d on d.deal_id = i.deal_id
     where d.is_deleted = 0
@@ -34,7 +35,9 @@ stages as (
         toStartOfMonth({{ local('i.valid_from') }}) as period_start,
         count() as deals_entered,
         countIf(i.valid_to is not null) as deals_left,
-        avgIf(i.days_in_stage, i.valid_to is not null) as avg_days_in_stage,
+        -- Averages over whole seconds: a sum of fractions depends on the order of its terms,
+        -- which threads change from one build to the next; an integer sum does not.
+        avgIf(i.seconds_in_stage, i.valid_to is not null) / 86400 as avg_days_in_stage,
         medianExactIf(i.days_in_stage, i.valid_to is not null) as median_days_in_stage,
         countIf(i.valid_to is not null and i.next_kind = 'won') as moved_to_won,
         countIf(i.valid_to is not null and i.next_kind = 'lost') as moved_to_lost,
@@ -57,7 +60,7 @@ cycles as (
         toStartOfMonth({{ local('assumeNotNull(won_at)') }}) as period_start,
         count() as deals_entered,
         count() as deals_left,
-        avg(dateDiff('second', created_at, assumeNotNull(won_at)) / 86400) as avg_days_in_stage,
+        avg(dateDiff('second', created_at, assumeNotNull(won_at))) / 86400 as avg_days_in_stage,
         medianExact(dateDiff('second', created_at, assumeNotNull(won_at)) / 86400)
             as median_days_in_stage,
         count() as moved_to_won,
