@@ -191,6 +191,14 @@ class StepDisplay:
 
     def _report(self, outcome: StepOutcome) -> None:
         with self._lock:
+            earlier = next((o for o in self.outcomes if o.label == outcome.label), None)
+            if earlier is not None and "/" in outcome.label:
+                # A retried ingest step loads its streams again (from their cursors): one line
+                # per stream, its rows and time summed over the attempts.
+                earlier.rows = (earlier.rows or 0) + (outcome.rows or 0)
+                earlier.pages = (earlier.pages or 0) + (outcome.pages or 0)
+                earlier.seconds += outcome.seconds
+                return
             self.outcomes.append(outcome)
             parts = [
                 _count(outcome.rows, "rows"),
@@ -249,13 +257,11 @@ class StepDisplay:
             else:
                 others.append(o)
         lines = []
-        for source, steps in by_source.items():
-            failed = sum(not s.ok for s in steps)
+        for source, steps in by_source.items():  # a failed source step: among the others
             lines.append(
                 f"  {source:<10} {len(steps):>3} stream{'s' if len(steps) > 1 else ' '}"
                 f"  {sum(s.rows or 0 for s in steps):>10,} "
                 f"rows  {sum(s.seconds for s in steps):7.1f} s"
-                + (f"  {failed} FAILED" if failed else "")
             )
         for o in others:
             checks = o.checks_passed + o.checks_failed
@@ -329,7 +335,7 @@ class RunWatcher:
             tally.assets += 1
             materialization = event.step_materialization_data.materialization
             meta = materialization.metadata
-            if ingest and "rows" in meta:
+            if ingest and {"rows", "pages", "seconds"} <= meta.keys():
                 self.display.stream_finished(step, StepOutcome(
                     label=stream_label(materialization.asset_key.path),
                     seconds=float(meta["seconds"].value),  # type: ignore[arg-type]

@@ -5,8 +5,8 @@ run in the business time zone, the dbt var `business_timezone` the marts cut per
 
 Both jobs carry their executor, so a run launched from the UI, by a schedule, by `dagster job
 execute` or by `funnelhouse run` executes alike: steps in their own processes, the sources side
-by side (one step each, its streams in turn under one rate limiter; the op tag `source` keeps a
-second step of a source, from a selection, from running beside it). The forkserver imports the
+by side (one step each, its streams in turn under one rate limiter; the op tag `source` is a
+guard should a job ever hold two steps of one source). The forkserver imports the
 code location and GX once; each step forks from it instead of importing dbt, GX and Dagster
 again (seconds of CPU per step). The code location itself does not import GX
 (expectations/runner.py), so the run's own process and the UI's code server skip it.

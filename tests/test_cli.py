@@ -150,6 +150,26 @@ def test_a_long_step_off_a_terminal_gets_a_heartbeat_naming_it():
     assert "\x1b" not in buffer.getvalue()
 
 
+def test_a_retried_source_step_keeps_one_line_per_stream():
+    """A retry loads the streams of the first attempt again (from their cursors): no second
+    line for them, and the summary counts each stream once with the rows of both attempts."""
+    from rich.console import Console
+
+    from funnelhouse.progress import StepDisplay, StepOutcome
+
+    buffer = io.StringIO()
+    display = StepDisplay(Console(file=buffer, width=150), clock=_FakeClock())
+    for attempt_rows in (1500, 3):
+        display.step_started("ingest_uis")
+        display.stream_finished("ingest_uis", StepOutcome("uis/calls", 2.0, True, attempt_rows, 1))
+    display.step_finished("ingest_uis", None)
+    assert [ln for ln in buffer.getvalue().splitlines() if "uis/calls" in ln] == [
+        "[    0 s] done   uis/calls                      1,500 rows, 1 pages, 2.0 s"
+    ]
+    [uis] = display.summary()
+    assert uis.split() == ["uis", "1", "stream", "1,503", "rows", "4.0", "s"]
+
+
 def test_progress_lines_logged_by_ingest_steps_are_read_back():
     from funnelhouse.progress import parse_progress, progress_message
 

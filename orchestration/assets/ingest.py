@@ -105,13 +105,18 @@ def _source_asset(source: Source) -> AssetsDefinition:
                     )  # fmt: skip
                 except SourceFatal as exc:
                     message = redact_env(f"{source.title}: {exc.reason} — {exc.fix}")
-                    raise Failure(description=message, allow_retries=False) from None
+                    raise Failure("\n".join([*defects, message]), allow_retries=False) from None
                 except (ValueError, SourceError) as exc:
                     if isinstance(exc, SourceError) and exc.record is None:
-                        raise  # the API or the network: worth the retries (of the whole source)
+                        if not defects:
+                            raise  # the API or the network: worth the retries (of the source)
+                        # A retry would meet the defects found already again.
+                        message = redact_env(str(exc))
+                        raise Failure("\n".join([*defects, message]), allow_retries=False) from None
                     # A defective record: a retry meets it again. The other streams still
                     # load; the step fails after them, naming each.
                     defects.append(redact_env(str(exc)))
+                    context.log.error(defects[-1])
                     continue
                 yield MaterializeResult(asset_key=stream_key(stream),
                                         metadata=result.as_metadata())  # fmt: skip

@@ -35,6 +35,7 @@ from dagster_dbt import DbtCliResource
 
 from funnelhouse.dbt import business_timezone
 from funnelhouse.expectations.suites import mart_suites
+from funnelhouse.ingest.http import SourceError
 from funnelhouse.ingest.sources import SOURCES
 from funnelhouse.orchestration.assets import ingest
 from funnelhouse.orchestration.assets.dbt import DBT_PROJECT, MARTS, dbt_staging
@@ -226,6 +227,38 @@ def test_what_every_stream_would_fail_on_fails_the_source_once_without_retries(
     assert failure.event_specific_data.error.to_string().count(expected) == 1
     assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert not result.get_asset_materialization_events()
+
+
+class _DefectiveSession(_RecordingSession):
+    """The first stream has a defective record, the second loads, the third meets a network
+    error."""
+
+    def sync(self, source: str, stream: str, **_: object) -> Any:
+        synced = len([r for r in recorded if r[0] == "sync"])
+        recorded.append(["sync", f"{source}/{stream}"])
+        if synced == 0:
+            raise SourceError(source, stream, "a deal without an id", record="id=None")
+        if synced == 2:
+            raise SourceError(source, stream, "connection reset")
+        return SimpleNamespace(as_metadata=dict)
+
+
+def test_a_defective_record_stops_no_other_stream_and_is_never_retried(monkeypatch) -> None:
+    """The next stream still loads; the defect is reported with the network error that
+    followed it, and the step is not retried: the defect would come back on every attempt."""
+    monkeypatch.setattr(ingest, "SourceSession", _DefectiveSession)
+    monkeypatch.setattr(ingest, "RawStore", lambda *_: None)
+    amocrm = next(a for a in ingest.ingest_assets() if AssetKey(["raw", "amocrm__leads"]) in a.keys)
+    recorded.clear()
+    result = materialize([amocrm], resources={"warehouse": _NoWarehouse()}, raise_on_error=False)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    message = failure.event_specific_data.error.to_string()
+    assert "record id=None: a deal without an id" in message and "connection reset" in message
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert len(recorded) == 3
+    [loaded] = result.get_asset_materialization_events()
+    assert loaded.asset_key.path[-1] == f"amocrm__{recorded[1][1].split('/')[1]}"
 
 
 def test_jobs_run_sources_side_by_side_each_in_one_step() -> None:
