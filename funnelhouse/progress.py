@@ -47,7 +47,7 @@ def parse_progress(message: str) -> tuple[str, int, int] | None:
     return match["key"], int(match["pages"]), int(match["rows"])
 
 
-INGEST_STEP_PREFIX = "ingest_"  # orchestration/assets/ingest.py: step_name
+INGEST_STEP_PREFIX = "ingest_"  # + a source's name: the step that loads it (assets/ingest.py)
 
 
 def step_label(step_key: str) -> str:

@@ -35,7 +35,7 @@ from funnelhouse.ingest.sources import SOURCES, Source, SourceSession
 from funnelhouse.ingest.sync import Stream, parse_since
 from funnelhouse.orchestration.modes import backfill_since, is_full_refresh
 from funnelhouse.orchestration.resources import WarehouseResource
-from funnelhouse.progress import progress_message
+from funnelhouse.progress import INGEST_STEP_PREFIX, progress_message
 
 SOURCE_OP_TAG = "source"  # op tag: the executor runs one step per value at a time
 PROGRESS_EVERY_SECONDS = 3.0  # how often a step logs its pages and rows for the watchers
@@ -53,8 +53,9 @@ class SyncConfig(Config):
 
 
 def step_name(source: Source) -> str:
-    """The op (and step) that loads a source: `ingest_<source>`."""
-    return f"ingest_{source.name}"
+    """The op (and step) that loads a source: `ingest_<source>`, which the progress display
+    reads as the source's name."""
+    return f"{INGEST_STEP_PREFIX}{source.name}"
 
 
 def stream_key(stream: Stream) -> AssetKey:
