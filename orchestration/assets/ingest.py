@@ -95,7 +95,7 @@ def _source_asset(source: Source) -> AssetsDefinition:
                 since = parse_since(day) if day else None
                 session.http(source)  # the source's settings, missing or invalid
             except ValueError as exc:
-                raise Failure(description=redact_env(str(exc)), allow_retries=False) from None
+                raise _no_retry(redact_env(str(exc))) from None
             for stream in streams:
                 if stream_key(stream) not in context.selected_asset_keys:
                     continue
@@ -106,14 +106,13 @@ def _source_asset(source: Source) -> AssetsDefinition:
                     )  # fmt: skip
                 except SourceFatal as exc:
                     message = redact_env(f"{source.title}: {exc.reason} — {exc.fix}")
-                    raise Failure("\n".join([*defects, message]), allow_retries=False) from None
+                    raise _no_retry(*defects, message) from None
                 except (ValueError, SourceError) as exc:
                     if isinstance(exc, SourceError) and exc.record is None:
                         if not defects:
                             raise  # the API or the network: worth the retries (of the source)
                         # A retry would meet the defects found already again.
-                        message = redact_env(str(exc))
-                        raise Failure("\n".join([*defects, message]), allow_retries=False) from None
+                        raise _no_retry(*defects, redact_env(str(exc))) from None
                     # A defective record: a retry meets it again. The other streams still
                     # load; the step fails after them, naming each.
                     defects.append(redact_env(str(exc)))
@@ -122,9 +121,14 @@ def _source_asset(source: Source) -> AssetsDefinition:
                 yield MaterializeResult(asset_key=stream_key(stream),
                                         metadata=result.as_metadata())  # fmt: skip
         if defects:
-            raise Failure(description="\n".join(defects), allow_retries=False)
+            raise _no_retry(*defects)
 
     return _sync
+
+
+def _no_retry(*messages: str) -> Failure:
+    """The step's failure when a retry would meet the same: each cause on its own line."""
+    return Failure(description="\n".join(messages), allow_retries=False)
 
 
 def _progress_logger(context: AssetExecutionContext):
