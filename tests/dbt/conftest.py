@@ -11,7 +11,14 @@ from funnelhouse.ingest.raw import RawRecord, RawStore
 from funnelhouse.ingest.sources import SOURCES
 from funnelhouse.warehouse.client import get_client
 
-PIPELINE_DATABASES = ("raw", "staging", "intermediate", "marts_candidate", "marts")
+PIPELINE_DATABASES = (
+    "raw",
+    "staging",
+    "intermediate",
+    "marts_candidate",
+    "marts_candidate_periods",
+    "marts",
+)
 
 
 def golden_project(tmp_path_factory) -> Path:

@@ -20,7 +20,7 @@ from tests.dbt.conftest import dbt_build, golden_project, load, load_golden, res
 
 pytestmark = pytest.mark.slow  # full and incremental builds of a company
 
-LAYERS = ("staging", "intermediate", "marts_candidate")
+LAYERS = ("staging", "intermediate", "marts_candidate", "marts_candidate_periods")
 
 
 def _later_sync(store) -> None:
@@ -71,14 +71,53 @@ def builds(warehouse, tmp_path_factory):
 
     load_golden(store)
     first = build()
+    calls_before, parts_before, table = _calls_by_month(query), _mart_parts(query), _uuid(query)
     _later_sync(store)
     incremental = build()
+    assert _uuid(query) == table, "call_load_by_stage was rebuilt whole, not month by month"
+    last_block = max(block for _, _, block in parts_before)
+    parts_after = _mart_parts(query)
+    months = {
+        "changed": {m for row in _calls_by_month(query) ^ calls_before for m in row[1]},
+        # Written since (a REPLACE PARTITION's parts take new block numbers; background
+        # merges keep a part's block range) or dropped.
+        "rebuilt": {m for m, first_block, _ in parts_after if first_block > last_block}
+        | ({m for m, _, _ in parts_before} - {m for m, _, _ in parts_after}),
+        "all": {m for m, _, _ in parts_before},
+    }
     full = build("--full-refresh")
-    return first, incremental, full, query, build
+    return first, incremental, full, query, build, months
+
+
+def _calls_by_month(query) -> set[tuple[str, tuple[int, ...]]]:
+    """int_calls' rows, each with the months of call_load_by_stage it feeds (its local day's
+    and its local week's Monday's), computed here independently of the model's macros."""
+    rows = query(
+        "SELECT toString(tuple(*)), arraySort(arrayDistinct(["
+        "toYYYYMM(toDate(started_at, 'Europe/Moscow')), "
+        "toYYYYMM(toMonday(toDate(started_at, 'Europe/Moscow')))])) FROM intermediate.int_calls"
+    )
+    return {(row, tuple(months)) for row, months in rows}
+
+
+def _uuid(query) -> str:
+    return str(query("SELECT uuid FROM system.tables WHERE database = 'marts_candidate' "
+                     "AND name = 'call_load_by_stage'")[0][0])  # fmt: skip
+
+
+def _mart_parts(query) -> list[tuple[int, int, int]]:
+    """(month, first block, last block) of call_load_by_stage's active parts."""
+    return [
+        (int(partition), first, last)
+        for partition, first, last in query(
+            "SELECT partition, min_block_number, max_block_number FROM system.parts "
+            "WHERE active AND database = 'marts_candidate' AND table = 'call_load_by_stage'"
+        )
+    ]
 
 
 def test_incremental_run_equals_full_refresh(builds):
-    first, incremental, full, _, _ = builds
+    first, incremental, full, *_ = builds
     assert incremental.keys() == full.keys()
     different = {
         name: "\n".join(difflib.unified_diff(full[name].splitlines(),
@@ -92,8 +131,18 @@ def test_incremental_run_equals_full_refresh(builds):
     assert "marts_candidate.conversion_gross" in changed
 
 
+def test_a_period_mart_rebuilds_only_the_months_whose_calls_changed(builds):
+    """call_load_by_stage (macros/period_replace.sql) replaces the partitions (months of
+    period_start) that changed calls feed and keeps every other month's parts as they were;
+    that it still equals a full refresh is the test above."""
+    months = builds[5]
+    assert months["changed"], "the later sync changed no call: nothing was tested"
+    assert months["rebuilt"] == months["changed"]
+    assert months["all"] - months["changed"], "every month changed: nothing was kept"
+
+
 def test_deleted_and_filtered_records_leave_staging(builds):
-    _, _, _, query, _ = builds
+    query = builds[3]
     assert query("SELECT count() FROM staging.stg_uis__calls WHERE call_id = 'uis:1002'") == [(0,)]
     assert query("SELECT count() FROM staging.stg_amocrm__call_notes "
                  "WHERE note_id = 'amocrm:note:1'") == [(0,)]  # fmt: skip
@@ -108,7 +157,7 @@ def test_deleted_and_filtered_records_leave_staging(builds):
 def test_incremental_run_parses_only_versions_after_the_watermark(builds):
     """A raw version older than what staging already holds is not read again: the run costs
     what the new data costs. (A full refresh reads every record's latest version.)"""
-    _, _, _, query, build = builds
+    query, build = builds[3], builds[4]
     old = query("SELECT min(_raw_version) FROM staging.stg_uis__calls")[0][0]
     query(
         "INSERT INTO raw.uis__calls (id, payload, _source, _stream, _batch_id, _loaded_at, "

@@ -1,6 +1,9 @@
 {{ config(
+    materialized='period_replace',
+    period_ts='started_at',
     engine='MergeTree()',
     order_by='(period_grain, segment_type, segment_value, period_start, pipeline, stage)',
+    partition_by=period_partition_by(),
 ) }}
 -- How much calling each deal stage costs. Nothing is dropped: calls without a deal appear as
 -- pipeline '(none)', stage '(no deal)'; calls before a deal's creation as 'before deal'; after
@@ -24,7 +27,7 @@ select
         as avg_talk_seconds,
     uniqExactIf(c.deal_id, c.deal_id is not null) as deals_touched,
     {{ safe_div('countIf(c.deal_id is not null)', 'deals_touched') }} as calls_per_deal
-from {{ ref('int_calls') }} as c
+from {{ period_rows(ref('int_calls')) }} as c
 array join {{ period_starts('started_at') }} as p
 array join {{ segments(('manager', 'deal_manager', 'source', 'project', 'rating', 'pipeline')) }} as seg
 group by period_grain, period_start, pipeline, stage, segment_type, segment_value
