@@ -11,6 +11,7 @@ of staging, intermediate and the candidate marts must be byte-identical to a
 from __future__ import annotations
 
 import difflib
+import json
 import time
 
 import pytest
@@ -170,3 +171,18 @@ def test_incremental_run_parses_only_versions_after_the_watermark(builds):
     assert query("SELECT count() FROM staging.stg_uis__calls WHERE call_id = 'uis:1099'") == [(0,)]
     build("--full-refresh")
     assert query("SELECT count() FROM staging.stg_uis__calls WHERE call_id = 'uis:1099'") == [(1,)]
+
+
+def test_a_period_mart_is_rebuilt_whole_when_its_definition_changes(builds):
+    """Months are cut in the business time zone: with another zone no call changed, yet every
+    month's rows do. The fingerprints carry the compiled SQL's hash, so the next incremental
+    build rebuilds every month and equals a full refresh (kept months would be stale)."""
+    query, build = builds[3], builds[4]
+    other = json.dumps({**json.loads(g.VARS), "business_timezone": "Asia/Vladivostok"})
+    mart = "marts_candidate.call_load_by_stage"
+    before = _uuid(query)
+    incremental = build("--vars", other, "--select", "call_load_by_stage")[mart]
+    assert _uuid(query) != before
+    assert incremental == build("--vars", other, "--select", "call_load_by_stage",
+                                "--full-refresh")[mart]  # fmt: skip
+    assert incremental != builds[2][mart], "the other zone cut the same months"
