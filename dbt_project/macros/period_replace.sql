@@ -3,20 +3,20 @@
     An hourly run changes few periods, yet a `table` mart re-aggregates the whole history.
     A `period_replace` mart is partitioned by the month of `period_start` and rebuilt only in
     the months whose input rows changed. Its one input (a model, timed by `period_ts`) is
-    fingerprinted per month a row feeds (row count and the sum of row hashes;
-    a row feeds the month of its local day and the month of its week's Monday), and the
-    fingerprints of the last build are kept beside it (`<schema>_periods.<mart>__periods`). A run
-    recomputes the months whose fingerprint differs, from the input rows that feed them, and
-    swaps each one in with REPLACE PARTITION (a month left without rows is dropped); every
-    other month keeps its rows. The fingerprints are written last, so a run that
-    dies anywhere leaves months that differ, and the next run recomputes them.
-    A full refresh, a first build, or a change of the compiled SQL (model, macros or vars)
-    rebuilds everything, and the result is the same table either way.
+    fingerprinted per month a row feeds (row count and the sum of row hashes; a row feeds the
+    month of its local day and the month of its week's Monday), and the fingerprints of the
+    last build are kept beside it (`<schema>_periods.<mart>__periods`). A run recomputes the
+    months whose fingerprint differs, from the input rows that feed them, and swaps each one
+    in with REPLACE PARTITION (a month left without rows is dropped); every other month keeps
+    its rows. The fingerprints are written last, so a run that dies anywhere leaves months
+    that differ, and the next run recomputes them. A full refresh, a first build, or a change
+    of the compiled SQL (model, macros or vars) rebuilds everything, and the result is the
+    same table either way.
 
     In the model: config(materialized='period_replace', period_ts='<column>',
     partition_by=period_partition_by()), and read the input as
-    `from {{ period_rows(ref('<model>')) }}`. The materialization keeps only the rows of the months it
-    rebuilds. -#}
+    `from {{ period_rows(ref('<model>')) }}`. The materialization keeps only the rows of the
+    months it rebuilds. -#}
 
 {% macro period_partition_by() -%}
     toYYYYMM(period_start)
