@@ -161,7 +161,7 @@ def _single_scan(client: Any, tables: list[str]) -> float:
 def _bench_scale(
     scale: float, seed: int, days: float, work: Path, job: bool = True, incremental: bool = True
 ) -> dict[str, Any]:
-    from funnelhouse.dbt import run_dbt
+    from funnelhouse.orchestration.dbt_project import prepare_dbt_project
     from funnelhouse.simulator import SimConfig, generate
     from funnelhouse.warehouse.client import get_client
     from funnelhouse.warehouse.embedded import process
@@ -191,10 +191,8 @@ def _bench_scale(
         "CLICKHOUSE_PORT": str(settings.port),
         "FUNNELHOUSE_DATA_DIR": str(data_dir),
     })  # fmt: skip
-    # dbt keys its partial parse on the rendered profile (host, port): parsed with this scale's
-    # port, the job's dbt steps parse partially, as a scheduled run's do, instead of re-parsing
-    # the project in full (about 4 s a step).
-    run_dbt("parse", settings=settings)
+    # Parsed for this scale's port, the job's dbt steps parse partially, as a scheduled run's do.
+    prepare_dbt_project()
     pid = process.start_background(settings)
     out: dict[str, Any] = {
         "scale": scale,

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from funnelhouse.dbt import DBT_PROJECT_DIR
+from funnelhouse.dbt import DBT_PROJECT_DIR, dbt_env
+from funnelhouse.warehouse.settings import WarehouseSettings
 
 # DBT_TARGET_PATH is dbt's own variable: honour it here too, so the manifest Dagster reads is
 # the one dbt wrote (parallel test workers each keep their own target folder).
@@ -31,9 +32,18 @@ if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = os.pathsep.join(filter(None, [_BIN, os.environ.get("PATH")]))
 
 
-@functools.cache
 def prepare_dbt_project() -> Path:
-    """`dbt parse` into the manifest now, whatever the environment; once per process, as the
-    code location it feeds is imported only once."""
+    """`dbt parse` into the manifest now, whatever the environment; once per process and
+    warehouse profile. dbt keys its partial parse on the rendered profile: a process that
+    moves to another warehouse (the bench, scale after scale) parses again, or each dbt step
+    of its runs would re-parse the whole project."""
+    profile = dbt_env(WarehouseSettings()) | {
+        k: v for k, v in os.environ.items() if k.startswith("FUNNELHOUSE_DBT_")
+    }
+    return _prepare(tuple(sorted(profile.items())))
+
+
+@functools.cache
+def _prepare(_profile: tuple[tuple[str, str], ...]) -> Path:
     DBT_PROJECT.preparer.prepare(DBT_PROJECT)
     return DBT_PROJECT.manifest_path
