@@ -96,9 +96,8 @@
     {% endcall %}
     {%- set full = should_full_refresh() or existing is none -%}
     {%- if not full -%}
-        {%- set kept = _period_query(
-            "select count() from system.tables where database = '" ~ state.schema
-            ~ "' and name = '" ~ state.identifier ~ "'")[0] > 0 -%}
+        {%- set kept = adapter.get_relation(state.database, state.schema, state.identifier)
+            is not none -%}
         {%- set key = _period_query(
             "select partition_key from system.tables where database = '" ~ target.schema
             ~ "' and name = '" ~ target.identifier ~ "'") -%}
