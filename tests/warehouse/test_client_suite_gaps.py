@@ -121,6 +121,14 @@ def test_with_progress_formats_stream_with_one_meta_and_a_closing_progress_row(u
     assert [row for row in rows if "row" in row] == [{"row": {"number": n}} for n in range(3)]
     assert sum("meta" in row for row in rows) == 1
     assert rows[-1]["progress"]["read_rows"] == "3"
+    # The closing row counts every row read, also those read after the last chunk was cut.
+    sql = (
+        "SELECT number FROM numbers(200000) WHERE number % 1000 = 0 FORMAT JSONEachRowWithProgress"
+    )
+    r = requests.post(url, params={"max_block_size": "1000"}, data=sql, timeout=TIMEOUT)
+    rows = [json.loads(line) for line in r.text.splitlines()]
+    assert sum("row" in row for row in rows) == 200
+    assert rows[-1]["progress"]["read_rows"] == "200000"
     # A slow result fails after its first rows went out: 200, then the tagged exception.
     slow = ("SELECT toInt32(number) AS n, throwIf(number = 10, 'boom') AS e, sleepEachRow(0.02) "
             "FROM system.numbers LIMIT 100 FORMAT JSONEachRowWithProgress")  # fmt: skip

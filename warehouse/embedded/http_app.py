@@ -126,8 +126,15 @@ class Stats:
     result_bytes: int = 0
     started: float = field(default_factory=time.perf_counter)
 
+    def progress(self, event: dict[str, int]) -> None:
+        # The engine's progress callback: cumulative and complete by the stream's end, where
+        # a streamed chunk's own read statistics may miss reads counted after it was cut.
+        self.read_rows = max(self.read_rows, event.get("read_rows", 0))
+        self.read_bytes = max(self.read_bytes, event.get("read_bytes", 0))
+
     def add(self, result: Any) -> None:
-        # chDB reports storage reads cumulatively per streamed chunk, result rows per chunk.
+        # A chunk's storage reads are those counted when chDB cut it: a lower bound that
+        # `progress` completes; result rows are the chunk's own.
         self.read_rows = max(self.read_rows, result.storage_rows_read())
         self.read_bytes = max(self.read_bytes, result.storage_bytes_read())
         self.result_rows += result.rows_read()
@@ -550,6 +557,8 @@ class _Stream:
         elif fmt.lower() in WITH_PROGRESS_FORMATS:
             self._joiner = ProgressRows(lambda: (stats.read_rows, stats.read_bytes))
         try:
+            conn.set_progress_callback(stats.progress)
+            cleanup.callback(conn.set_progress_callback, None)
             try:
                 self._stream = conn.send_query(encode_sql(sql), fmt, params=params)
             except ENGINE_ERRORS as exc:
