@@ -40,6 +40,17 @@ def progress_message(stream_key: str, pages: int, rows: int) -> str:
     return f"progress {stream_key}: {pages} pages, {rows} rows"
 
 
+_UNCHANGED = "inputs unchanged since publish "
+
+
+def unchanged_message(publish_id: str) -> str:
+    """The log line of a dbt step that built nothing: its inputs are the live marts'."""
+    return (
+        f"{_UNCHANGED}{publish_id}: nothing loaded since and the dbt project unchanged, so the "
+        "marts stay as published (the full_refresh job rebuilds them anyway)"
+    )
+
+
 def parse_progress(message: str) -> tuple[str, int, int] | None:
     match = _PROGRESS.match(message.strip())
     if not match:
@@ -80,6 +91,7 @@ class StepOutcome:
     checks_passed: int = 0
     checks_failed: int = 0
     detail: str = ""
+    skipped: bool = False  # Dagster skipped it: the step before built nothing it reads
 
 
 def _count(value: int | None, unit: str) -> str:
@@ -211,6 +223,9 @@ class StepDisplay:
                 f"{outcome.seconds:.1f} s",
                 outcome.detail,
             ]
+            if outcome.skipped:
+                self.line(f"skip   {outcome.label:<30} nothing new to build from")
+                return
             status = "done  " if outcome.ok else "FAILED"
             self.line(f"{status} {outcome.label:<30} " + ", ".join(p for p in parts if p))
 
@@ -265,10 +280,12 @@ class StepDisplay:
             )
         for o in others:
             checks = o.checks_passed + o.checks_failed
+            status = "skip" if o.skipped else "ok" if o.ok else "FAILED"
             lines.append(
-                f"  {o.label:<25} {'ok' if o.ok else 'FAILED':<6} {o.seconds:7.1f} s"
+                f"  {o.label:<25} {status:<6} {o.seconds:7.1f} s"
                 + (f"  {o.assets} tables" if o.assets else "")
                 + (f"  {o.checks_passed}/{checks} checks passed" if checks else "")
+                + (f"  {o.detail}" if o.detail else "")
             )
         return lines
 
@@ -279,6 +296,7 @@ class _StepTally:
     passed: int = 0
     failed: int = 0
     started: float | None = None
+    detail: str = ""
 
 
 @dataclass
@@ -322,6 +340,9 @@ class RunWatcher:
             parsed = parse_progress(entry.user_message)
             if parsed and step:
                 self.display.step_advanced(step, parsed[1], parsed[2], label=parsed[0])
+            elif step and entry.user_message.startswith(_UNCHANGED):
+                head = entry.user_message.split(": ", 1)[0]
+                self._tally.setdefault(step, _StepTally()).detail = f"built nothing: {head}"
             return
         if step is None:
             return
@@ -356,9 +377,13 @@ class RunWatcher:
             outcome = StepOutcome(
                 label=step_label(step), seconds=seconds, ok=kind == T.STEP_SUCCESS,
                 assets=tally.assets,
-                checks_passed=tally.passed, checks_failed=tally.failed,
+                checks_passed=tally.passed, checks_failed=tally.failed, detail=tally.detail,
             )  # fmt: skip
             self.display.step_finished(step, outcome)
+        elif kind == T.STEP_SKIPPED:
+            self.display.step_finished(
+                step, StepOutcome(label=step_label(step), seconds=0.0, ok=True, skipped=True)
+            )
         elif kind == T.STEP_UP_FOR_RETRY:
             self.display.line(f"retry  {step_label(step)} (its source answered an error)")
 

@@ -4,11 +4,15 @@ second run after the company moves on is incremental."""
 
 from __future__ import annotations
 
+import io
+
 import pandas as pd
 import pytest
 from dagster import DagsterInstance
+from rich.console import Console
 
 from funnelhouse.orchestration.run import run_job
+from funnelhouse.progress import StepDisplay
 from funnelhouse.simulator import truth
 from funnelhouse.simulator.company import generate
 from funnelhouse.simulator.config import SimConfig
@@ -331,4 +335,18 @@ def test_full_graph_publishes_marts_that_match_the_ground_truth(world, warehouse
     assert calls["cursor_before"].value != "(none)"  # it resumed from the first run's cursor
     total = client.command("SELECT count() FROM raw.uis__calls FINAL")
     assert 0 < calls["rows"].value < total  # only the lookback window and new calls
+
+    # An hour without news: the syncs re-read their lookback windows and find the records as
+    # they were, so dbt builds nothing, the suites and the publish are skipped, and the run
+    # says so.
+    publishes = client.command("SELECT count() FROM marts.publish_log")
+    display = StepDisplay(Console(file=io.StringIO(), width=200))
+    quiet = run_job("incremental", warehouse, instance=instance, display=display)
+    assert quiet.success
+    assert {m.asset_key.path[0] for m in quiet.get_asset_materialization_events()} == {"raw"}
+    assert client.command("SELECT count() FROM marts.publish_log") == publishes
+    assert _marts(client) == _truth(company, sources.clock)
+    summary = {line.split()[0]: line for line in display.summary()}
+    assert "built nothing: inputs unchanged since publish" in summary["dbt_staging"]
+    assert summary["publish_marts"].split()[1] == "skip"
     client.close()

@@ -18,6 +18,8 @@ from funnelhouse.dbt import dbt_env
 from funnelhouse.orchestration.dbt_project import DBT_PROJECT, prepare_dbt_project
 from funnelhouse.orchestration.modes import is_full_refresh
 from funnelhouse.orchestration.resources import WarehouseResource
+from funnelhouse.orchestration.unchanged_inputs import unchanged_build
+from funnelhouse.progress import unchanged_message
 
 DBT_PROJECT.prepare_if_dev()  # `dagster dev`: re-parsed at every reload of the code location
 if not DBT_PROJECT.manifest_path.exists():
@@ -60,8 +62,10 @@ def _marts() -> dict[str, AssetKey]:
 MARTS: dict[str, AssetKey] = dict(sorted(_marts().items()))
 
 
-def _dbt_step(name: str, select: str):
-    """One `dbt build` over a selection, as a Dagster multi-asset."""
+def _dbt_step(name: str, select: str, reads_raw: bool):
+    """One `dbt build` over a selection, as a Dagster multi-asset; none when the inputs are
+    those the live marts were built from (Dagster then skips the steps after it).
+    `reads_raw`: the step that builds staging records the inputs its build starts from."""
 
     @dbt_assets(
         manifest=MANIFEST,
@@ -71,12 +75,20 @@ def _dbt_step(name: str, select: str):
         dagster_dbt_translator=TRANSLATOR,
     )
     def _step(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-        os.environ.update(dbt_env(warehouse.settings()))
-        args = ["build", *(["--full-refresh"] if is_full_refresh(context) else [])]
+        env = dbt_env(warehouse.settings())
+        os.environ.update(env)
+        full_refresh = is_full_refresh(context)
+        with warehouse.client() as client:
+            live = unchanged_build(client, context.run.run_id, set(env),
+                                   full_refresh=full_refresh, reads_raw=reads_raw)  # fmt: skip
+        if live is not None:
+            context.log.info(unchanged_message(live))
+            return
+        args = ["build", *(["--full-refresh"] if full_refresh else [])]
         yield from dbt.cli(args, context=context).stream()
 
     return _step
 
 
-dbt_staging = _dbt_step("dbt_staging", "staging resource_type:seed")
-dbt_marts = _dbt_step("dbt_marts", "intermediate marts")
+dbt_staging = _dbt_step("dbt_staging", "staging resource_type:seed", reads_raw=True)
+dbt_marts = _dbt_step("dbt_marts", "intermediate marts", reads_raw=False)

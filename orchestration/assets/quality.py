@@ -25,6 +25,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
+    DagsterEventType,
     MaterializeResult,
     MetadataValue,
     multi_asset,
@@ -39,8 +40,9 @@ from funnelhouse.expectations.gate import (
 )
 from funnelhouse.expectations.runner import SuiteOutcome, TableSuite, Validator
 from funnelhouse.expectations.suites import mart_suites, raw_suites
-from funnelhouse.orchestration.assets.dbt import MARTS, dbt_staging
+from funnelhouse.orchestration.assets.dbt import MARTS, dbt_marts, dbt_staging
 from funnelhouse.orchestration.resources import WarehouseResource
+from funnelhouse.orchestration.unchanged_inputs import record_published
 from funnelhouse.warehouse.publish import CANDIDATE_DATABASE, PUBLISHED_DATABASE, publish
 
 
@@ -148,6 +150,8 @@ def publish_marts(
         )
         marks = record_watermarks(client, _staging_built_here(context, client))
         context.log.info(f"batch validation starts after: {marks}")
+        if _built_every_dbt_model(context):
+            record_published(client, context.run.run_id, done.publish_id)
         for mart in MARTS:
             # Read through the view: what BI sees now, not what was staged.
             rows = int(client.command(f"SELECT count() FROM {PUBLISHED_DATABASE}.{mart}"))
@@ -160,6 +164,17 @@ def publish_marts(
                     "how": "published" if done.committed else "already live",
                 },
             )
+
+
+def _built_every_dbt_model(context: AssetExecutionContext) -> bool:
+    """Whether this run built every staging, intermediate and mart model: only then are the
+    inputs its staging step read those of the marts it published."""
+    records = context.instance.get_records_for_run(
+        context.run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
+    ).records
+    built = {r.event_log_entry.dagster_event.asset_key for r in records
+             if r.event_log_entry.dagster_event is not None}  # fmt: skip
+    return built >= {*dbt_staging.keys, *dbt_marts.keys}
 
 
 def _staging_built_here(context: AssetExecutionContext, client) -> list[str]:

@@ -37,6 +37,7 @@ from funnelhouse.dbt import business_timezone
 from funnelhouse.expectations.suites import mart_suites
 from funnelhouse.ingest.http import SourceError
 from funnelhouse.ingest.sources import SOURCES
+from funnelhouse.orchestration.assets import dbt as dbt_assets
 from funnelhouse.orchestration.assets import ingest
 from funnelhouse.orchestration.assets.dbt import DBT_PROJECT, MARTS, dbt_staging
 from funnelhouse.orchestration.jobs import PIPELINE_EXECUTOR_CONFIG, pipeline_executor
@@ -189,6 +190,7 @@ def test_run_tags_alone_set_the_mode_of_ingest_and_dbt(monkeypatch, tags, dbt_ar
     """The jobs' and `funnelhouse run --since`'s tags decide, whatever the ops are called."""
     monkeypatch.setattr(ingest, "SourceSession", _RecordingSession)
     monkeypatch.setattr(ingest, "RawStore", lambda *_: None)
+    monkeypatch.setattr(dbt_assets, "unchanged_build", lambda *_, **__: None)  # no warehouse
     calls = AssetKey(["raw", "uis__calls"])
     uis = next(a for a in ingest.ingest_assets() if calls in a.keys)
     recorded.clear()

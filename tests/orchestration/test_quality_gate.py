@@ -101,6 +101,43 @@ def test_clean_run_publishes_marts_that_pass_every_suite(published):
     assert _watermark(store.client, "staging.stg_uis__calls") == newest
 
 
+def _built(result) -> set[str]:
+    return {m.asset_key.path[0] for m in result.get_asset_materialization_events()}
+
+
+def _skipped(result) -> set[str]:
+    return {e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"}
+
+
+def _publishes(client) -> int:
+    return int(client.command("SELECT count() FROM marts.publish_log"))
+
+
+def test_a_run_over_unchanged_inputs_builds_and_publishes_nothing(published, warehouse):
+    """A quiet hour: nothing new, or only records a sync re-read as they were (every sync
+    re-reads a lookback window into new versions). The marts would come out the same, so
+    dbt does not run and the suites and the publish are skipped; a record that did change
+    is built and published."""
+    store, _ = published
+    client = store.client
+    before, publishes = marts_fingerprint(client), _publishes(client)
+    quiet = _run(warehouse)
+    assert quiet.success
+    assert not _built(quiet)  # not a staging table, intermediate model or mart
+    assert _skipped(quiet) >= {"dbt_marts", "mart_suites", "publish_marts"}
+    load(store, "uis__calls", g.CALLS[:3], "id", "start_time")
+    reread = _run(warehouse)
+    assert reread.success and not _built(reread)
+    assert (marts_fingerprint(client), _publishes(client)) == (before, publishes)
+
+    longer = dict(g.CALLS[0], talk_duration=g.CALLS[0]["talk_duration"] + 60)
+    load(store, "uis__calls", [*g.CALLS[1:3], longer], "id", "start_time")
+    changed = _run(warehouse)
+    assert changed.success and {"staging", "marts_candidate", "marts"} <= _built(changed)
+    assert _publishes(client) == publishes + 1
+    assert marts_fingerprint(client) != before
+
+
 NEGATIVE_TALK = dict(g.CALLS[0], id=9999, talk_duration=-30)
 TALK_CHECK = ("staging/stg_uis__calls", "at_least_stg_uis__calls_talk_seconds__0")
 

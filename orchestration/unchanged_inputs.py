@@ -1,0 +1,205 @@
+"""A run whose transform inputs equal those of the live publish rebuilds nothing.
+
+The marts are a function of the records in raw, the dbt project and the settings dbt reads
+from the environment: `as_of` is the latest event in the data, not the clock, so a rebuild of
+unchanged data gives identical marts (tests/dbt/test_golden_marts.py). A quiet hour's run
+would spend its dbt steps, mart suites and publish on rebuilding what BI already sees. When
+the inputs equal those the live publish was built from, the dbt steps end without running dbt
+and Dagster skips everything after them.
+
+Every sync re-reads a lookback window and stores those records again as new versions, so
+"nothing loaded" is too strict: a raw table is unchanged when each id's newest version above
+the one the publish read carries the same payload, cursor and deletion flag as the id's
+version the publish read. The project is compared by the content of its files and the values
+of the environment variables its `env_var()` calls read (the connection's excepted).
+
+The step that builds staging takes the raw versions before dbt reads raw, so a load landing
+while dbt runs makes the next run build; a publish vouches for them only when the same run
+built every dbt model, so a partial run never vouches for marts it did not build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from clickhouse_connect.driver.client import Client
+
+from funnelhouse.dbt import DBT_PROJECT_DIR
+from funnelhouse.ingest.raw import RAW_DATABASE
+from funnelhouse.warehouse.publish import live_publish
+from funnelhouse.warehouse.publish_sql import ident, literal
+
+INPUTS_TABLE = f"{RAW_DATABASE}._transform_inputs"
+# What dbt writes into its project folder (target/, logs/) or installs there: not its input.
+_NOT_PROJECT = re.compile(r"^(target.*|logs|dbt_packages)$|^\.")
+_ENV_VAR = re.compile(r"""env_var\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]""")
+# What staging reads of a raw version besides its id.
+_CONTENT = "cityHash64(payload, _cursor, _is_deleted)"
+
+
+@dataclass(frozen=True)
+class Inputs:
+    project: str  # the dbt project's files and the environment they read
+    versions: dict[str, int]  # raw table → its newest `_version`
+
+
+def _project_files(project_dir: Path) -> list[Path]:
+    return sorted(
+        path
+        for top in project_dir.iterdir()
+        if not _NOT_PROJECT.match(top.name)
+        for path in ([top] if top.is_file() else top.rglob("*"))
+        if path.is_file() and not path.name.startswith(".")
+    )
+
+
+def project_digest(connection_vars: set[str], project_dir: Path = DBT_PROJECT_DIR) -> str:
+    digest = hashlib.sha256()
+    read: set[str] = set()
+    for path in _project_files(project_dir):
+        data = path.read_bytes()
+        digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(data).digest())
+        if path.suffix in (".sql", ".yml", ".yaml"):
+            read.update(_ENV_VAR.findall(data.decode("utf-8", "replace")))
+    env = {name: os.environ.get(name, "") for name in sorted(read - connection_vars)}
+    digest.update(json.dumps(env, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def raw_versions(client: Client) -> dict[str, int]:
+    tables = [
+        t
+        for (t,) in client.query(
+            "SELECT table FROM system.columns WHERE database = {db:String} "
+            "AND name = '_version' ORDER BY table",
+            parameters={"db": RAW_DATABASE},
+        ).result_rows
+    ]
+    if not tables:
+        return {}
+    union = " UNION ALL ".join(
+        f"SELECT {literal(t)}, max(_version) FROM {_table(t)}" for t in tables
+    )
+    return {t: int(v) for t, v in client.query(union).result_rows}
+
+
+def _table(name: str) -> str:
+    return f"{ident(RAW_DATABASE)}.{ident(name)}"
+
+
+def _changed_since(client: Client, table: str, version: int) -> bool:
+    """Whether an id's newest version above `version` differs from its newest up to it."""
+    t = _table(table)
+    newer = f"{t} WHERE _version > {{v:UInt64}}"
+    changed = client.command(
+        f"SELECT count() FROM (SELECT id, argMax({_CONTENT}, _version) AS h FROM {newer} "
+        "GROUP BY id) AS new LEFT JOIN ("
+        f"  SELECT id, argMax({_CONTENT}, _version) AS h, 1 AS found FROM {t}"
+        f"  WHERE _version <= {{v:UInt64}} AND id IN (SELECT id FROM {newer}) GROUP BY id"
+        ") AS old ON old.id = new.id "
+        "WHERE old.found = 0 OR old.h != new.h SETTINGS join_use_nulls = 0",
+        parameters={"v": version},
+    )
+    return int(changed) > 0
+
+
+def current_inputs(client: Client, connection_vars: set[str]) -> Inputs:
+    return Inputs(project_digest(connection_vars), raw_versions(client))
+
+
+def _ensure(client: Client) -> None:
+    client.command(
+        f"CREATE TABLE IF NOT EXISTS {INPUTS_TABLE} (run_id String, publish_id String, "
+        "project String, versions Map(String, UInt64), "
+        "recorded_at DateTime64(6, 'UTC') DEFAULT now64(6)) ENGINE = MergeTree ORDER BY recorded_at"
+    )
+
+
+def _record(client: Client, run_id: str, publish_id: str, inputs: Inputs) -> None:
+    client.insert(
+        INPUTS_TABLE,
+        [[run_id, publish_id, inputs.project, inputs.versions]],
+        column_names=["run_id", "publish_id", "project", "versions"],
+    )
+
+
+def unchanged_since_publish(client: Client, inputs: Inputs) -> str | None:
+    """The live publish id when it was built from inputs equal to these, else None."""
+    live = live_publish(client)
+    if not live:
+        return None
+    _ensure(client)
+    rows = client.query(
+        f"SELECT publish_id, project, versions FROM {INPUTS_TABLE} WHERE publish_id != '' "
+        "ORDER BY recorded_at DESC LIMIT 1"
+    ).result_rows
+    if not rows or rows[0][0] != live or rows[0][1] != inputs.project:
+        return None
+    read: dict[str, int] = rows[0][2]
+    if read.keys() != inputs.versions.keys():
+        return None
+    for table, version in inputs.versions.items():
+        if version < read[table]:
+            return None  # raw was rebuilt or restored: not the records the publish read
+        if version > read[table] and _changed_since(client, table, read[table]):
+            return None
+    return live
+
+
+def read_in_run(client: Client, run_id: str) -> bool:
+    """Whether a step of this run recorded the inputs its build started from."""
+    _ensure(client)
+    return bool(
+        client.command(
+            f"SELECT count() FROM {INPUTS_TABLE} WHERE run_id = {{r:String}} AND publish_id = ''",
+            parameters={"r": run_id},
+        )
+    )
+
+
+def record_read(client: Client, run_id: str, inputs: Inputs) -> None:
+    """The inputs a run's dbt build starts from; a publish vouches for them later."""
+    _ensure(client)
+    _record(client, run_id, "", inputs)
+
+
+def record_unchanged(client: Client, run_id: str, publish_id: str, inputs: Inputs) -> None:
+    """Inputs found equal to those of `publish_id`: the next run compares against these,
+    and so only against what was re-read since."""
+    _record(client, run_id, publish_id, inputs)
+
+
+def record_published(client: Client, run_id: str, publish_id: str) -> None:
+    """After a publish of a run that built every dbt model: its inputs are the live marts'."""
+    _ensure(client)
+    client.command(
+        f"INSERT INTO {INPUTS_TABLE} (run_id, publish_id, project, versions) "
+        "SELECT run_id, {p:String}, project, versions FROM "
+        f"{INPUTS_TABLE} WHERE run_id = {{r:String}} AND publish_id = '' "
+        "ORDER BY recorded_at LIMIT 1",
+        parameters={"p": publish_id, "r": run_id},
+    )
+
+
+def unchanged_build(
+    client: Client, run_id: str, connection_vars: set[str], *, full_refresh: bool, reads_raw: bool
+) -> str | None:
+    """For a dbt step about to build: the live publish id when its inputs are those the live
+    marts were built from (so it need not), else None. A full refresh, and every step after a
+    staging step that built in this run, build. `reads_raw`: the step that builds staging
+    records the inputs it starts from, or those found unchanged."""
+    inputs = current_inputs(client, connection_vars)
+    built = full_refresh or read_in_run(client, run_id)
+    live = None if built else unchanged_since_publish(client, inputs)
+    if reads_raw:
+        if live is None:
+            record_read(client, run_id, inputs)
+        else:
+            record_unchanged(client, run_id, live, inputs)
+    return live

@@ -1,0 +1,56 @@
+"""What counts as a change of the transform's definition: the dbt project's files and the
+environment its `env_var()` calls read, not what dbt writes into the project folder."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from funnelhouse.dbt import DBT_PROJECT_DIR
+from funnelhouse.orchestration.unchanged_inputs import project_digest
+
+CONNECTION = {"CLICKHOUSE_HOST", "CLICKHOUSE_PORT", "CLICKHOUSE_USER", "CLICKHOUSE_PASSWORD",
+              "CLICKHOUSE_SECURE", "CLICKHOUSE_CLUSTER"}  # fmt: skip
+
+
+@pytest.fixture
+def project(tmp_path):
+    copy = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target*", "logs"))
+    return copy
+
+
+def test_a_model_seed_or_var_change_is_a_change(project):
+    before = project_digest(CONNECTION, project)
+    model = project / "models" / "marts" / "call_load_by_stage.sql"
+    model.write_text(model.read_text() + "\n-- edited\n")
+    assert project_digest(CONNECTION, project) != before
+    edited = project_digest(CONNECTION, project)
+    yml = project / "dbt_project.yml"
+    yml.write_text(yml.read_text().replace("forgotten_deal_days: 14", "forgotten_deal_days: 15"))
+    assert project_digest(CONNECTION, project) != edited
+    varied = project_digest(CONNECTION, project)
+    seed = next((project / "seeds").glob("*.csv"))
+    seed.write_text(seed.read_text() + "\n")
+    assert project_digest(CONNECTION, project) != varied
+
+
+def test_dbt_output_and_the_connection_are_not(project, monkeypatch):
+    before = project_digest(CONNECTION, project)
+    (project / "target" / "t2").mkdir(parents=True)
+    (project / "target" / "t2" / "manifest.json").write_text("{}")
+    (project / "logs").mkdir()
+    (project / "logs" / "dbt.log").write_text("a run")
+    (project / ".user.yml").write_text("id: x")
+    monkeypatch.setenv("CLICKHOUSE_PASSWORD", "another")
+    monkeypatch.setenv("CLICKHOUSE_PORT", "1")
+    assert project_digest(CONNECTION, project) == before
+
+
+@pytest.mark.parametrize("name", ["FUNNELHOUSE_GATE_VALIDATION", "FUNNELHOUSE_MARTS_SCHEMA"])
+def test_an_environment_variable_dbt_reads_is_a_change(project, monkeypatch, name):
+    monkeypatch.delenv(name, raising=False)
+    before = project_digest(CONNECTION, project)
+    monkeypatch.setenv(name, "full")
+    assert project_digest(CONNECTION, project) != before
