@@ -8,10 +8,11 @@ mart suites check before `publish` swaps them into `marts`.
 
 import json
 import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import AssetExecutionContext, AssetKey, AssetObservation, MetadataValue
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from funnelhouse.dbt import dbt_env
@@ -20,12 +21,15 @@ from funnelhouse.orchestration.modes import is_full_refresh
 from funnelhouse.orchestration.resources import WarehouseResource
 from funnelhouse.orchestration.unchanged_inputs import unchanged_build
 from funnelhouse.progress import unchanged_message
+from funnelhouse.warehouse.publish import PUBLISHED_DATABASE
 
 DBT_PROJECT.prepare_if_dev()  # `dagster dev`: re-parsed at every reload of the code location
 if not DBT_PROJECT.manifest_path.exists():
     prepare_dbt_project()  # a fresh clone imported some other way (`dagster asset list`, ...)
 MANIFEST: dict[str, Any] = json.loads(DBT_PROJECT.manifest_path.read_text())
 MARTS_FOLDER = "marts"
+# The observation metadata Dagster's last-update freshness checks read as the update time.
+LAST_UPDATED = "dagster/last_updated_timestamp"
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -83,6 +87,14 @@ def _dbt_step(name: str, select: str, reads_raw: bool):
                                    full_refresh=full_refresh, reads_raw=reads_raw)  # fmt: skip
         if live is not None:
             context.log.info(unchanged_message(live))
+            # The live marts are current, not stale: what the freshness checks read.
+            now = MetadataValue.timestamp(time.time())
+            for mart in MARTS:
+                context.log_event(AssetObservation(
+                    asset_key=AssetKey([PUBLISHED_DATABASE, mart]),
+                    metadata={LAST_UPDATED: now, "publish_id": live,
+                              "how": "inputs unchanged since this publish"},
+                ))  # fmt: skip
             return
         args = ["build", *(["--full-refresh"] if full_refresh else [])]
         yield from dbt.cli(args, context=context).stream()

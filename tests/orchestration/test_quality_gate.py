@@ -12,7 +12,7 @@ from dagster import AssetSelection, materialize
 
 from funnelhouse.expectations.gate import WATERMARKS_TABLE
 from funnelhouse.expectations.suites import mart_suites, raw_suites
-from funnelhouse.orchestration.assets.dbt import dbt_marts, dbt_staging
+from funnelhouse.orchestration.assets.dbt import MARTS, dbt_marts, dbt_staging
 from funnelhouse.orchestration.assets.quality import mart_checks, publish_marts, raw_checks
 from funnelhouse.orchestration.definitions import defs
 from funnelhouse.orchestration.resources import WarehouseResource
@@ -125,6 +125,11 @@ def test_a_run_over_unchanged_inputs_builds_and_publishes_nothing(published, war
     assert quiet.success
     assert not _built(quiet)  # not a staging table, intermediate model or mart
     assert _skipped(quiet) >= {"dbt_marts", "mart_suites", "publish_marts"}
+    # The live marts are current: their freshness checks must not call them stale.
+    observed = {e.asset_key.path[-1]: e.event_specific_data.asset_observation.metadata
+                for e in quiet.all_events if e.event_type_value == "ASSET_OBSERVATION"}  # fmt: skip
+    assert observed.keys() == set(MARTS)
+    assert all("dagster/last_updated_timestamp" in m for m in observed.values())
     load(store, "uis__calls", g.CALLS[:3], "id", "start_time")
     reread = _run(warehouse)
     assert reread.success and not _built(reread)
