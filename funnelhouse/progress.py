@@ -46,8 +46,9 @@ _UNCHANGED = "inputs unchanged since publish "
 def unchanged_message(publish_id: str) -> str:
     """The log line of a dbt step that built nothing: its inputs are the live marts'."""
     return (
-        f"{_UNCHANGED}{publish_id}: nothing loaded since and the dbt project unchanged, so the "
-        "marts stay as published (the full_refresh job rebuilds them anyway)"
+        f"{_UNCHANGED}{publish_id}: no record in raw changed since (records read again as "
+        "they were do not count), nor the dbt project or its settings, so the marts stay as "
+        "published (the full_refresh job rebuilds them anyway)"
     )
 
 
