@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from clickhouse_connect.driver.client import Client
 
-from funnelhouse.ingest.raw import RawStore, new_batch_id
+from funnelhouse.ingest.raw import CONTENT_MD5, RawStore, new_batch_id
 from funnelhouse.ingest.sources import SOURCES
 
 
@@ -84,13 +84,20 @@ def load(client: Client, export_dir: Path) -> dict[str, int]:
         try:
             for chunk in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS):
                 client.insert_arrow(scratch, pa.Table.from_batches([chunk]))
+                # As RawStore.write: a record stored as is already is not written again.
                 client.command(
                     f"INSERT INTO raw.{table} (id, _cursor, payload, _source, _stream, "
                     "_batch_id, _loaded_at, _is_deleted, _version) "
-                    f"SELECT id, {fs.cursor}, payload, '{fs.source}', '{fs.stream}', '{batch}', "
-                    f"now64(3), toUInt8({fs.deleted}), "
-                    "toUInt64(toUnixTimestamp64Nano(now64(9))) + rowNumberInAllBlocks() "
-                    f"FROM {scratch} WHERE {fs.where}"
+                    "SELECT id, _cursor, payload, _source, _stream, _batch_id, _loaded_at, "
+                    "_is_deleted, _version FROM ("
+                    f"  SELECT id, {fs.cursor} AS _cursor, payload, '{fs.source}' AS _source, "
+                    f"  '{fs.stream}' AS _stream, '{batch}' AS _batch_id, now64(3) AS _loaded_at, "
+                    f"  toUInt8({fs.deleted}) AS _is_deleted, toUInt64("
+                    "   toUnixTimestamp64Nano(now64(9))) + rowNumberInAllBlocks() AS _version"
+                    f"  FROM {scratch} WHERE {fs.where}"
+                    f") WHERE (id, {CONTENT_MD5}) NOT IN ("
+                    f"  SELECT id, argMax({CONTENT_MD5}, _version) FROM raw.{table}"
+                    f"  WHERE id IN (SELECT id FROM {scratch}) GROUP BY id)"
                 )
                 client.command(f"TRUNCATE TABLE {scratch}")
         finally:

@@ -33,6 +33,36 @@ def test_redelivered_record_replaces_earlier_version(store):
     assert store.stored_versions("amocrm__leads") == {"1": "100", "2": "200", "3": "100"}
 
 
+def test_a_record_redelivered_as_stored_is_not_written_again(store):
+    """Every sync re-reads a lookback window: a record stored as it is adds no version (nothing
+    for staging to parse, nothing for the next run to rebuild); any difference does."""
+
+    def lead(i, v=1, cursor=100, deleted=False):
+        return RawRecord.from_json({"id": i, "name": "Сделка «Ромашка»", "v": v}, i, cursor,
+                                   is_deleted=deleted)  # fmt: skip
+
+    odd = RawRecord.from_json({"id": 'a\tb"c\n\\'}, 'a\tb"c\n\\', "")  # an id TSV would mangle
+    assert (
+        store.write("amocrm", "leads", "amocrm__leads", [*map(lead, range(1, 5)), odd], "b1") == 5
+    )
+    again = [lead(1), odd, lead(2, deleted=True), lead(3, v=2), lead(4, cursor=101), lead(5)]
+    assert store.write("amocrm", "leads", "amocrm__leads", again, "b2") == 4
+    rows = store.client.query(
+        f"SELECT id, _batch_id FROM {store.database}.amocrm__leads FINAL ORDER BY id"
+    ).result_rows
+    assert rows == [("1", "b1"), ("2", "b2"), ("3", "b2"), ("4", "b2"), ("5", "b2"),
+                    ('a\tb"c\n\\', "b1")]  # fmt: skip
+    assert store.write("amocrm", "leads", "amocrm__leads", again, "b3") == 0
+    # An id changed and changed back within one block: written whole, the last record wins.
+    assert store.write("amocrm", "leads", "amocrm__leads", [lead(1, v=9), lead(1)], "b4") == 2
+    assert (
+        store.client.command(
+            f"SELECT payload FROM {store.database}.amocrm__leads FINAL WHERE id = '1'"
+        )
+        == lead(1).payload
+    )
+
+
 def test_payload_keeps_unicode_and_unknown_fields(store):
     record = {"id": 7, "name": "Сделка «Ромашка»", "brand_new_field": {"x": [1, None]}}
     store.write("amocrm", "leads", "amocrm__leads", [RawRecord.from_json(record, 7, 1)], "b")
