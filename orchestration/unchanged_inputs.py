@@ -9,8 +9,9 @@ and Dagster skips everything after them.
 
 The inputs: each raw table's newest `_version` (every write raises it, and a sync writes a
 record only when it differs from the stored one, so re-read lookback windows leave it as it
-was), the content of the dbt project's files, and the values of the environment variables its
-`env_var()` calls read (the connection's excepted).
+was), the content of the dbt project's files, the values of the environment variables its
+`env_var()` calls read (the connection's excepted), and the versions of dbt-core, the ClickHouse
+adapter and the server.
 
 The step that builds staging takes the raw versions before dbt reads raw, so a load landing
 while dbt runs makes the next run build; a publish vouches for them only when the same run
@@ -24,6 +25,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 from clickhouse_connect.driver.client import Client
@@ -41,7 +43,7 @@ _ENV_VAR = re.compile(r"""env_var\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]""")
 
 @dataclass(frozen=True)
 class Inputs:
-    project: str  # the dbt project's files and the environment they read
+    project: str  # the project's files, the environment they read, dbt's and the server's versions
     versions: dict[str, int]  # raw table → its newest `_version`
 
 
@@ -86,8 +88,18 @@ def raw_versions(client: Client) -> dict[str, int]:
     return {t: int(v) for t, v in client.query(union).result_rows}
 
 
+def _tools(client: Client) -> str:
+    """What builds the marts besides the project: an upgrade of dbt, its adapter or the
+    server may change what the same SQL gives."""
+    versions = [version(package) for package in ("dbt-core", "dbt-clickhouse")]
+    return " ".join([*versions, str(client.server_version)])
+
+
 def current_inputs(client: Client, connection_vars: set[str]) -> Inputs:
-    return Inputs(project_digest(connection_vars), raw_versions(client))
+    project = hashlib.sha256(
+        (project_digest(connection_vars) + _tools(client)).encode()
+    ).hexdigest()
+    return Inputs(project, raw_versions(client))
 
 
 def _ensure(client: Client) -> None:
