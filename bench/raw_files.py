@@ -84,20 +84,25 @@ def load(client: Client, export_dir: Path) -> dict[str, int]:
         try:
             for chunk in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS):
                 client.insert_arrow(scratch, pa.Table.from_batches([chunk]))
-                # As RawStore.write: a record stored as is already is not written again.
+                new_rows = (
+                    f"SELECT id, {fs.cursor} AS _cursor, payload, '{fs.source}' AS _source, "
+                    f"'{fs.stream}' AS _stream, '{batch}' AS _batch_id, now64(3) AS _loaded_at, "
+                    f"toUInt8({fs.deleted}) AS _is_deleted, toUInt64(toUnixTimestamp64Nano("
+                    "now64(9))) + rowNumberInAllBlocks() AS _version "
+                    f"FROM {scratch} WHERE {fs.where}"
+                )
+                # As RawStore.write: an id whose records all match its stored newest version
+                # is not written again; any other id is written whole.
+                changed = (
+                    f"SELECT id FROM ({new_rows}) WHERE (id, {CONTENT_MD5}) NOT IN ("
+                    f"SELECT id, argMax({CONTENT_MD5}, _version) FROM raw.{table} "
+                    f"WHERE id IN (SELECT id FROM {scratch}) GROUP BY id)"
+                )
                 client.command(
                     f"INSERT INTO raw.{table} (id, _cursor, payload, _source, _stream, "
                     "_batch_id, _loaded_at, _is_deleted, _version) "
                     "SELECT id, _cursor, payload, _source, _stream, _batch_id, _loaded_at, "
-                    "_is_deleted, _version FROM ("
-                    f"  SELECT id, {fs.cursor} AS _cursor, payload, '{fs.source}' AS _source, "
-                    f"  '{fs.stream}' AS _stream, '{batch}' AS _batch_id, now64(3) AS _loaded_at, "
-                    f"  toUInt8({fs.deleted}) AS _is_deleted, toUInt64("
-                    "   toUnixTimestamp64Nano(now64(9))) + rowNumberInAllBlocks() AS _version"
-                    f"  FROM {scratch} WHERE {fs.where}"
-                    f") WHERE (id, {CONTENT_MD5}) NOT IN ("
-                    f"  SELECT id, argMax({CONTENT_MD5}, _version) FROM raw.{table}"
-                    f"  WHERE id IN (SELECT id FROM {scratch}) GROUP BY id)"
+                    f"_is_deleted, _version FROM ({new_rows}) WHERE id IN ({changed})"
                 )
                 client.command(f"TRUNCATE TABLE {scratch}")
         finally:

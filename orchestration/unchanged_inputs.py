@@ -31,7 +31,8 @@ from pathlib import Path
 from clickhouse_connect.driver.client import Client
 
 from funnelhouse.dbt import DBT_PROJECT_DIR
-from funnelhouse.ingest.raw import RAW_DATABASE
+from funnelhouse.ingest.raw import RAW_DATABASE, database_ddl
+from funnelhouse.ingest.sources import SOURCES
 from funnelhouse.warehouse.publish import live_publish
 from funnelhouse.warehouse.publish_sql import ident, literal
 
@@ -48,12 +49,15 @@ class Inputs:
 
 
 def _project_files(project_dir: Path) -> list[Path]:
+    target = (project_dir / os.environ.get("DBT_TARGET_PATH", "target")).resolve()
     return sorted(
         path
         for top in project_dir.iterdir()
         if not _NOT_PROJECT.match(top.name)
         for path in ([top] if top.is_file() else top.rglob("*"))
-        if path.is_file() and not path.name.startswith(".")
+        if path.is_file()
+        and not path.name.startswith(".")
+        and not path.resolve().is_relative_to(target)
     )
 
 
@@ -72,14 +76,18 @@ def project_digest(connection_vars: set[str], project_dir: Path = DBT_PROJECT_DI
 
 
 def raw_versions(client: Client) -> dict[str, int]:
-    tables = [
+    """The newest `_version` of each declared stream's raw table that exists (other tables an
+    administrator keeps in raw are no input of the marts)."""
+    declared = sorted({s.table for source in SOURCES.values() for s in source.streams.values()})
+    present = {
         t
         for (t,) in client.query(
             "SELECT table FROM system.columns WHERE database = {db:String} "
-            "AND name = '_version' ORDER BY table",
-            parameters={"db": RAW_DATABASE},
+            "AND name = '_version' AND has({tables:Array(String)}, table)",
+            parameters={"db": RAW_DATABASE, "tables": declared},
         ).result_rows
-    ]
+    }
+    tables = [t for t in declared if t in present]
     if not tables:
         return {}
     union = " UNION ALL ".join(
@@ -103,6 +111,7 @@ def current_inputs(client: Client, connection_vars: set[str]) -> Inputs:
 
 
 def _ensure(client: Client) -> None:
+    client.command(database_ddl(None))
     client.command(
         f"CREATE TABLE IF NOT EXISTS {INPUTS_TABLE} (run_id String, publish_id String, "
         "project String, versions Map(String, UInt64), "
@@ -175,8 +184,10 @@ def unchanged_build(
     marts were built from (so it need not), else None. A full refresh, and every step after a
     staging step that built in this run, build. `reads_raw`: the step that builds staging
     records the inputs it starts from, or those found unchanged."""
-    inputs = current_inputs(client, connection_vars)
     built = full_refresh or read_in_run(client, run_id)
+    if built and not reads_raw:
+        return None
+    inputs = current_inputs(client, connection_vars)
     live = None if built else unchanged_since_publish(client, inputs)
     if reads_raw:
         if live is None:

@@ -7,11 +7,11 @@ import shutil
 
 import pytest
 
-from funnelhouse.dbt import DBT_PROJECT_DIR
+from funnelhouse.dbt import DBT_PROJECT_DIR, dbt_env
 from funnelhouse.orchestration.unchanged_inputs import project_digest
+from funnelhouse.warehouse.settings import WarehouseSettings
 
-CONNECTION = {"CLICKHOUSE_HOST", "CLICKHOUSE_PORT", "CLICKHOUSE_USER", "CLICKHOUSE_PASSWORD",
-              "CLICKHOUSE_SECURE", "CLICKHOUSE_CLUSTER"}  # fmt: skip
+CONNECTION = set(dbt_env(WarehouseSettings()))  # what the dbt steps pass
 
 
 @pytest.fixture
@@ -43,6 +43,9 @@ def test_dbt_output_and_the_connection_are_not(project, monkeypatch):
     (project / "logs").mkdir()
     (project / "logs" / "dbt.log").write_text("a run")
     (project / ".user.yml").write_text("id: x")
+    monkeypatch.setenv("DBT_TARGET_PATH", "build_output")  # dbt's output, wherever it goes
+    (project / "build_output").mkdir()
+    (project / "build_output" / "run_results.json").write_text("{}")
     monkeypatch.setenv("CLICKHOUSE_PASSWORD", "another")
     monkeypatch.setenv("CLICKHOUSE_PORT", "1")
     assert project_digest(CONNECTION, project) == before
