@@ -119,50 +119,28 @@ def _ensure(client: Client) -> None:
     )
 
 
-def _record(client: Client, run_id: str, publish_id: str, inputs: Inputs) -> None:
-    client.insert(
-        INPUTS_TABLE,
-        [[run_id, publish_id, inputs.project, inputs.versions]],
-        column_names=["run_id", "publish_id", "project", "versions"],
-    )
-
-
-def unchanged_since_publish(client: Client, inputs: Inputs) -> str | None:
+def _unchanged_since_publish(client: Client, inputs: Inputs) -> str | None:
     """The live publish id when it was built from inputs equal to these, else None."""
     live = live_publish(client)
     if not live:
         return None
-    _ensure(client)
     rows = client.query(
         f"SELECT publish_id, project, versions FROM {INPUTS_TABLE} WHERE publish_id != '' "
         "ORDER BY recorded_at DESC LIMIT 1"
     ).result_rows
-    if not rows or rows[0][0] != live or rows[0][1] != inputs.project:
-        return None
-    return live if rows[0][2] == inputs.versions else None
+    if rows and tuple(rows[0]) == (live, inputs.project, inputs.versions):
+        return live
+    return None
 
 
-def read_in_run(client: Client, run_id: str) -> bool:
+def _read_in_run(client: Client, run_id: str) -> bool:
     """Whether a step of this run recorded the inputs its build started from."""
-    _ensure(client)
     return bool(
         client.command(
             f"SELECT count() FROM {INPUTS_TABLE} WHERE run_id = {{r:String}} AND publish_id = ''",
             parameters={"r": run_id},
         )
     )
-
-
-def record_read(client: Client, run_id: str, inputs: Inputs) -> None:
-    """The inputs a run's dbt build starts from; a publish vouches for them later."""
-    _ensure(client)
-    _record(client, run_id, "", inputs)
-
-
-def record_unchanged(client: Client, run_id: str, publish_id: str, inputs: Inputs) -> None:
-    """Inputs found equal to those of `publish_id`: the next run compares against these,
-    and so only against what was re-read since."""
-    _record(client, run_id, publish_id, inputs)
 
 
 def record_published(client: Client, run_id: str, publish_id: str) -> None:
@@ -183,15 +161,17 @@ def unchanged_build(
     """For a dbt step about to build: the live publish id when its inputs are those the live
     marts were built from (so it need not), else None. A full refresh, and every step after a
     staging step that built in this run, build. `reads_raw`: the step that builds staging
-    records the inputs it starts from, or those found unchanged."""
-    built = full_refresh or read_in_run(client, run_id)
+    records the inputs it starts from."""
+    _ensure(client)
+    built = full_refresh or _read_in_run(client, run_id)
     if built and not reads_raw:
         return None
     inputs = current_inputs(client, connection_vars)
-    live = None if built else unchanged_since_publish(client, inputs)
-    if reads_raw:
-        if live is None:
-            record_read(client, run_id, inputs)
-        else:
-            record_unchanged(client, run_id, live, inputs)
+    live = None if built else _unchanged_since_publish(client, inputs)
+    if live is None and reads_raw:  # the inputs this build starts from; a publish vouches
+        client.insert(
+            INPUTS_TABLE,
+            [[run_id, "", inputs.project, inputs.versions]],
+            column_names=["run_id", "publish_id", "project", "versions"],
+        )
     return live
