@@ -81,3 +81,24 @@ def test_a_cut_ast_is_refused():
     with pytest.raises(ClickHouseError) as err:
         parse_ast("\n".join(whole.splitlines()[:2]))
     assert err.value.code == 497 and "incomplete AST" in err.value.message
+
+
+def test_a_session_set_between_requests_with_url_settings_is_kept(url):
+    """A request's URL settings are undone afterwards to what the session held, which the
+    endpoint remembers between requests: a SET in the session must renew that memory."""
+    session = {"session_id": "url-settings-then-set"}
+
+    def setting(params: dict[str, str] | None = None) -> str:
+        r = requests.post(url, params=session | (params or {}),
+                          data="SELECT getSetting('max_result_rows')", timeout=TIMEOUT)  # fmt: skip
+        assert r.status_code == 200, r.text
+        return r.text.strip()
+
+    assert setting({"max_result_rows": "5"}) == "5"
+    assert setting() == "0"
+    for statement, value in (("SET max_result_rows = 7", "7"),
+                             ("/* a BI tool's */ set max_result_rows = 9", "9")):  # fmt: skip
+        r = requests.post(url, params=session, data=statement, timeout=TIMEOUT)
+        assert r.status_code == 200, r.text
+        assert setting({"max_result_rows": "5"}) == "5"
+        assert setting() == value, statement

@@ -44,12 +44,17 @@ def _literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def apply_settings(conn: chdb.state.sqlitelike.Connection, settings: Mapping[str, str]) -> None:
-    """`SET` each setting on the connection; the engine validates names, values and readonly."""
-    for name, value in settings.items():
+def apply_settings(
+    conn: chdb.state.sqlitelike.Connection, settings: Mapping[str, str | None]
+) -> None:
+    """`SET` the settings on the connection in one statement (None: back to the default); the
+    engine validates names, values and readonly, and stops at the first it refuses."""
+    for name in settings:
         if not _SETTING_NAME.match(name):
             raise ClickHouseError(115, "UNKNOWN_SETTING", f"Unknown setting '{name}'")
-        run(conn, f"SET {name} = {_literal(value)}")
+    if settings:
+        pairs = (f"{n} = {'DEFAULT' if v is None else _literal(v)}" for n, v in settings.items())
+        run(conn, "SET " + ", ".join(pairs))
 
 
 def run(conn: chdb.state.sqlitelike.Connection, sql: str, fmt: str = "TabSeparated", params=None):
@@ -81,6 +86,10 @@ class Session:
     timeout: float
     last_used: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The session's own value of each setting a request overrode, and whether it was changed:
+    # a request's URL settings are undone after it. Only a SET statement changes them, so they
+    # are read once (system.settings costs milliseconds per request) until a SET runs.
+    settings: dict[str, tuple[str, bool]] = field(default_factory=dict)
 
 
 class Engine:

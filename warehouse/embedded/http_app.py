@@ -307,7 +307,7 @@ class EndpointApp:
         stats = Stats()
         stack = ExitStack()
         try:
-            conn = stack.enter_context(self._connection(req))
+            conn = stack.enter_context(self._connection(req, sets=first_keyword(sql) == "SET"))
             read_only = req.method == "GET"
             # The request's settings govern its query, not the endpoint's own check of it
             # (`limit` or `max_result_rows` would cut or fail the check's EXPLAIN AST): only
@@ -392,7 +392,8 @@ class EndpointApp:
             self.users.drop(statement.names, statement.if_exists)
 
     @contextmanager
-    def _connection(self, req: Request) -> Iterator[Any]:
+    def _connection(self, req: Request, sets: bool = False) -> Iterator[Any]:
+        """The request's connection; `sets`: its statement is a SET (of a session's settings)."""
         database = req.params.get("database")
         allowed = req.user.databases
         if database and allowed is not None and database not in allowed:
@@ -416,19 +417,23 @@ class EndpointApp:
         check = req.params.get("session_check") in _TRUE
         with self.engine.session(req.user, session_id, timeout, check, req.readonly) as sess:
             conn = sess.conn
-            saved_db = run(conn, "SELECT currentDatabase()").bytes().decode().strip()
-            saved = _current_settings(conn, req.settings)
+            saved_db = (
+                run(conn, "SELECT currentDatabase()").bytes().decode().strip() if database else ""
+            )
+            unknown = [name for name in req.settings if name not in sess.settings]
+            sess.settings.update(_current_settings(conn, unknown))
+            saved = {name: sess.settings[name] for name in req.settings if name in sess.settings}
             try:
                 if database:
                     run(conn, f"USE {_quote_ident(database)}")
                 yield conn
             finally:
                 # URL settings and `database` apply to this request only, not to the session.
-                for name, (value, changed) in saved.items():
-                    if changed:
-                        apply_settings(conn, {name: value})
-                    else:
-                        run(conn, f"SET {name} = DEFAULT")
+                apply_settings(
+                    conn, {n: v if changed else None for n, (v, changed) in saved.items()}
+                )
+                if sets:
+                    sess.settings.clear()
                 if database:
                     run(conn, f"USE {_quote_ident(saved_db)}")
 
@@ -680,7 +685,7 @@ def _compress(body: Iterable[bytes], encoding: str) -> Iterator[bytes]:
             close()
 
 
-def _current_settings(conn: Any, settings: dict[str, str]) -> dict[str, tuple[str, bool]]:
+def _current_settings(conn: Any, settings: Iterable[str]) -> dict[str, tuple[str, bool]]:
     if not settings:
         return {}
     names = ", ".join("'" + n.replace("'", "") + "'" for n in settings)
