@@ -102,3 +102,22 @@ def test_a_session_set_between_requests_with_url_settings_is_kept(url):
         assert r.status_code == 200, r.text
         assert setting({"max_result_rows": "5"}) == "5"
         assert setting() == value, statement
+
+
+def test_a_refused_url_setting_leaves_the_session_as_it_was(url):
+    """URL settings that decide parsing are applied before the access check, the others after
+    it: when the engine refuses one of the others (an unknown name, a value that does not
+    parse), the error names it and the session holds again what it held before."""
+    session = {"session_id": "refused-url-setting"}
+    read = "SELECT getSetting('max_result_rows'), getSetting('max_parser_depth')"
+    requests.post(url, params=session, data="SET max_result_rows = 7", timeout=TIMEOUT)
+    before = requests.post(url, params=session, data=read, timeout=TIMEOUT).text
+    assert before.startswith("7\t") and "\t500\n" not in before, before
+    for bad, code, named in (({"no_such_setting": "1"}, "115", "no_such_setting"),
+                             ({"max_result_rows": "many"}, "27", "")):  # fmt: skip
+        r = requests.post(url, params=session | {"max_parser_depth": "500"} | bad,
+                          data=read, timeout=TIMEOUT)  # fmt: skip
+        assert r.headers["X-ClickHouse-Exception-Code"] == code, r.text
+        assert named in r.text
+        after = requests.post(url, params=session, data=read, timeout=TIMEOUT).text
+        assert after == before, bad
