@@ -48,7 +48,7 @@ def apply_settings(
     conn: chdb.state.sqlitelike.Connection, settings: Mapping[str, str | None]
 ) -> None:
     """`SET` the settings on the connection in one statement (None: back to the default); the
-    engine validates names, values and readonly, and stops at the first it refuses."""
+    engine validates names, values and readonly, and applies none if it refuses one."""
     for name in settings:
         if not _SETTING_NAME.match(name):
             raise ClickHouseError(115, "UNKNOWN_SETTING", f"Unknown setting '{name}'")
