@@ -176,6 +176,24 @@ def test_sessions_are_isolated(url):
     assert r.headers["X-ClickHouse-Exception-Code"] == "372"
 
 
+def test_a_session_timeout_is_whole_seconds_up_to_an_hour(url):
+    """An idle session holds an engine connection until its timeout: one that never expires
+    (huge, infinite, not a number) would let any client pile them up."""
+    for bad in ("abc", "nan", "inf", "-1", "1.5", "1e9", "3601", "99999999999999999999", ""):
+        sid = uuid.uuid4().hex
+        r = requests.post(url, params={"session_id": sid, "session_timeout": bad},
+                          data=b"SELECT 1")  # fmt: skip
+        assert r.headers.get("X-ClickHouse-Exception-Code") == "374", (bad, r.text)
+        assert "session_timeout" in r.text and "(INVALID_SESSION_TIMEOUT)" in r.text
+        # Refused before any session was opened.
+        r = requests.post(url, params={"session_id": sid, "session_check": "1"}, data=b"SELECT 1")
+        assert r.headers["X-ClickHouse-Exception-Code"] == "372", bad
+    sid = uuid.uuid4().hex
+    ok(url, "SET max_block_size = 321", session_id=sid, session_timeout="3600")
+    q = "SELECT getSetting('max_block_size')"
+    assert ok(url, q, session_id=sid, session_check="1").text == "321\n"
+
+
 def test_error_shape(url):
     r = requests.post(url, data=b"SELECT * FROM system.no_such_table")
     assert r.status_code == 404

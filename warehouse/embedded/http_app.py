@@ -69,6 +69,9 @@ from funnelhouse.warehouse.embedded.stream_exception import TAG_HEADER, exceptio
 from funnelhouse.warehouse.embedded.users import AuthenticationFailed, User, Users
 
 log = logging.getLogger(__name__)
+# A server's `default_session_timeout` and `max_session_timeout` (seconds).
+DEFAULT_SESSION_TIMEOUT = 60
+MAX_SESSION_TIMEOUT = 3600
 
 # URL parameters the HTTP handler consumes itself; every other one is a query setting.
 HTTP_PARAMS = frozenset(
@@ -413,7 +416,7 @@ class EndpointApp:
             finally:
                 conn.close()
             return
-        timeout = float(req.params.get("session_timeout") or 60)
+        timeout = _session_timeout(req.params)
         check = req.params.get("session_check") in _TRUE
         with self.engine.session(req.user, session_id, timeout, check, req.readonly) as sess:
             conn = sess.conn
@@ -695,6 +698,26 @@ def _current_settings(conn: Any, settings: Iterable[str]) -> dict[str, tuple[str
         name, value, changed = line.split("\t")
         saved[name] = (value, changed == "1")
     return saved
+
+
+def _session_timeout(params: dict[str, str]) -> int:
+    """A session's idle timeout in whole seconds, at most MAX_SESSION_TIMEOUT (a server's
+    `max_session_timeout`): a client must not keep an engine connection open forever."""
+    text = params.get("session_timeout")
+    if text is None:
+        return DEFAULT_SESSION_TIMEOUT
+    shown = text[:40]
+    if not (text.isascii() and text.isdigit()):
+        problem = f"Invalid session_timeout '{shown}': expected whole seconds"
+    elif int(text) > MAX_SESSION_TIMEOUT:
+        problem = f"session_timeout {shown} exceeds the endpoint's maximum"
+    else:
+        return int(text)
+    raise ClickHouseError(
+        374,
+        "INVALID_SESSION_TIMEOUT",
+        f"{problem}; send 0 to {MAX_SESSION_TIMEOUT} (a server's max_session_timeout)",
+    )
 
 
 def _quote_ident(name: str) -> str:
