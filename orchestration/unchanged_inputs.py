@@ -10,8 +10,9 @@ and Dagster skips everything after them.
 The inputs: each raw table's newest `_version` (every write raises it, and a sync writes a
 record only when it differs from the stored one, so re-read lookback windows leave it as it
 was), the content of the dbt project's files, the values of the environment variables its
-`env_var()` calls read (the connection's excepted), and the versions of dbt-core, the ClickHouse
-adapter and the server.
+`env_var()` calls read (the connection's excepted), the mart suites that gate the publish (a
+tightened suite checks the marts at the next run, not only once the data changes), and the
+versions of dbt-core, the ClickHouse adapter, GX and the server.
 
 The step that builds staging takes the raw versions before dbt reads raw, so a load landing
 while dbt runs makes the next run build; a publish vouches for them only when the same run
@@ -24,16 +25,17 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib.metadata import version
 from pathlib import Path
 
 from clickhouse_connect.driver.client import Client
 
 from funnelhouse.dbt import DBT_PROJECT_DIR
+from funnelhouse.expectations.suites import mart_suites
 from funnelhouse.ingest.raw import RAW_DATABASE, database_ddl
 from funnelhouse.ingest.sources import SOURCES
-from funnelhouse.warehouse.publish import live_publish
+from funnelhouse.warehouse.publish import CANDIDATE_DATABASE, live_publish
 from funnelhouse.warehouse.publish_sql import ident, literal
 
 INPUTS_TABLE = f"{RAW_DATABASE}._transform_inputs"
@@ -96,18 +98,22 @@ def raw_versions(client: Client) -> dict[str, int]:
     return {t: int(v) for t, v in client.query(union).result_rows}
 
 
+def gate_digest() -> str:
+    """The mart suites as plain data (canonical JSON: equal in every process)."""
+    suites = [asdict(suite) for suite in mart_suites(CANDIDATE_DATABASE)]
+    return hashlib.sha256(json.dumps(suites, sort_keys=True).encode()).hexdigest()
+
+
 def _tools(client: Client) -> str:
-    """What builds the marts besides the project: an upgrade of dbt, its adapter or the
-    server may change what the same SQL gives."""
-    versions = [version(package) for package in ("dbt-core", "dbt-clickhouse")]
-    return " ".join([*versions, str(client.server_version)])
+    """What builds and checks the marts besides the project: an upgrade of dbt, its adapter,
+    GX or the server may change what the same SQL gives or what a suite lets through."""
+    packages = ("dbt-core", "dbt-clickhouse", "great-expectations")
+    return " ".join([*(version(p) for p in packages), str(client.server_version)])
 
 
 def current_inputs(client: Client, connection_vars: set[str]) -> Inputs:
-    project = hashlib.sha256(
-        (project_digest(connection_vars) + _tools(client)).encode()
-    ).hexdigest()
-    return Inputs(project, raw_versions(client))
+    parts = (project_digest(connection_vars), gate_digest(), _tools(client))
+    return Inputs(hashlib.sha256(" ".join(parts).encode()).hexdigest(), raw_versions(client))
 
 
 def _ensure(client: Client) -> None:

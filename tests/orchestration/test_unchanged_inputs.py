@@ -3,12 +3,18 @@ environment its `env_var()` calls read, not what dbt writes into the project fol
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+from dataclasses import replace
 
 import pytest
 
 from funnelhouse.dbt import DBT_PROJECT_DIR, dbt_env
-from funnelhouse.orchestration.unchanged_inputs import project_digest
+from funnelhouse.expectations.runner import Check
+from funnelhouse.orchestration import unchanged_inputs
+from funnelhouse.orchestration.unchanged_inputs import gate_digest, project_digest
 from funnelhouse.warehouse.settings import WarehouseSettings
 
 CONNECTION = set(dbt_env(WarehouseSettings()))  # what the dbt steps pass
@@ -57,3 +63,26 @@ def test_an_environment_variable_dbt_reads_is_a_change(project, monkeypatch, nam
     before = project_digest(CONNECTION, project)
     monkeypatch.setenv(name, "full")
     assert project_digest(CONNECTION, project) != before
+
+
+def test_a_tightened_mart_suite_is_a_change(monkeypatch):
+    """The live marts passed the suites as they were: a stricter one must check them at the
+    next run, quiet or not. The digest is the same in every process (runs compare digests
+    that other processes recorded), whatever Python's hash seed."""
+    before = gate_digest()
+    code = (
+        "from funnelhouse.orchestration.unchanged_inputs import gate_digest; print(gate_digest())"
+    )
+    for seed in ("1", "2"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**os.environ, "PYTHONHASHSEED": seed}, check=True)  # fmt: skip
+        assert out.stdout.strip() == before
+    suites = unchanged_inputs.mart_suites
+
+    def tightened(database: str):
+        first, *rest = suites(database)
+        stricter = Check("ExpectTableRowCountToBeBetween", "at least one row", {"min_value": 1})
+        return [replace(first, expectations=[*first.expectations, stricter]), *rest]
+
+    monkeypatch.setattr(unchanged_inputs, "mart_suites", tightened)
+    assert gate_digest() != before
