@@ -274,3 +274,22 @@ def test_databases_with_local_engines_can_be_created(url, engine):
     db = f"fh_engine_{engine.lower()}_{uuid.uuid4().hex[:6]}"
     ok(url, f"CREATE DATABASE IF NOT EXISTS {db} ENGINE = {engine}")
     ok(url, f"DROP DATABASE {db}")
+
+
+@pytest.mark.parametrize("payload", [
+    ") UNION ALL SELECT 'log_comment', (SELECT any(email) FROM {raw}), 1 --",
+    ") ; DROP TABLE {raw} --",
+])  # fmt: skip
+def test_a_url_setting_name_is_no_sql(url, marts, payload):
+    """A session request's URL settings once reached SQL text by name: a name ending in a
+    backslash escaped its quote, and the next name ran as SQL unchecked (a limited user read
+    raw data, or dropped a table). Every name is an identifier now, checked first."""
+    sid = uuid.uuid4().hex
+    attack = {"session_id": sid, "log_comment": "x", "a\\": "1",
+              payload.format(raw=marts["raw"]): "1"}  # fmt: skip
+    for auth in (BI, None):
+        r = requests.post(url, params=attack, data=b"SELECT getSetting('log_comment')",
+                          auth=auth, timeout=TIMEOUT)  # fmt: skip
+        assert code(r) == "115" and "Unknown setting 'a\\'" in r.text, r.text
+        assert "a@example.com" not in r.text
+    assert ok(url, f"SELECT email FROM {marts['raw']}") == "a@example.com\n"

@@ -3,6 +3,8 @@ sent by a client must neither fail nor cut the EXPLAIN AST the access policy rea
 
 from __future__ import annotations
 
+import uuid
+
 import clickhouse_connect
 import pytest
 import requests
@@ -121,3 +123,37 @@ def test_a_refused_url_setting_leaves_the_session_as_it_was(url):
         assert named in r.text
         after = requests.post(url, params=session, data=read, timeout=TIMEOUT).text
         assert after == before, bad
+
+
+def test_what_a_set_assigns_stays_even_when_the_url_names_it_too(url):
+    session = {"session_id": "set-and-url"}
+    r = requests.post(url, params=session | {"max_result_rows": "5"},
+                      data="SET max_result_rows = 7", timeout=TIMEOUT)  # fmt: skip
+    assert r.status_code == 200, r.text
+    r = requests.post(url, params=session, data="SELECT getSetting('max_result_rows')")
+    assert r.text == "7\n", r.text
+
+
+def test_a_session_value_survives_a_request_that_overrides_it(url):
+    """The session's value is read back and set again verbatim: backslashes and tabs too."""
+    session = {"session_id": "verbatim-restore"}
+    r = requests.post(url, params=session, data=r"SET log_comment = 'a\\b\tc'")
+    assert r.status_code == 200, r.text
+    read = "SELECT hex(getSetting('log_comment'))"
+    before = requests.post(url, params=session, data=read, timeout=TIMEOUT).text
+    assert before == "615C620963\n", before
+    r = requests.post(url, params=session | {"log_comment": "other"}, data=read)
+    assert r.text == "6F74686572\n", r.text
+    assert requests.post(url, params=session, data=read, timeout=TIMEOUT).text == before
+
+
+def test_a_url_readonly_in_a_session_does_not_lock_the_session(url):
+    """A server applies URL settings to one query: `readonly=1` sent with one request must not
+    leave the session read-only (every SET after it, the restore too, would be refused)."""
+    session = {"session_id": uuid.uuid4().hex}
+    r = requests.post(url, params=session | {"readonly": "1"}, data="SELECT 1", timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    r = requests.post(url, params=session, data="CREATE TEMPORARY TABLE t_after (x UInt8)")
+    assert r.status_code == 200, r.text
+    r = requests.post(url, params=session, data="INSERT INTO t_after VALUES (1)")
+    assert r.status_code == 200, r.text

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,14 +44,19 @@ def _literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def check_setting_names(names: Iterable[str]) -> None:
+    """A setting's name is an identifier: nothing else may reach SQL text as one."""
+    for name in names:
+        if not _SETTING_NAME.match(name):
+            raise ClickHouseError(115, "UNKNOWN_SETTING", f"Unknown setting '{name[:100]}'")
+
+
 def apply_settings(
     conn: chdb.state.sqlitelike.Connection, settings: Mapping[str, str | None]
 ) -> None:
     """`SET` the settings on the connection in one statement (None: back to the default); the
     engine validates names, values and readonly, and applies none if it refuses one."""
-    for name in settings:
-        if not _SETTING_NAME.match(name):
-            raise ClickHouseError(115, "UNKNOWN_SETTING", f"Unknown setting '{name}'")
+    check_setting_names(settings)
     if settings:
         pairs = (f"{n} = {'DEFAULT' if v is None else _literal(v)}" for n, v in settings.items())
         run(conn, "SET " + ", ".join(pairs))
@@ -152,6 +157,14 @@ class Engine:
             if now - sess.last_used > sess.timeout and not sess.lock.locked():
                 del self._sessions[key]
                 sess.conn.close()
+
+    def discard(self, sess: Session) -> None:
+        """Close a session whose state is no longer known; its id opens a new one next time."""
+        with self._sessions_lock:
+            for key, held in list(self._sessions.items()):
+                if held is sess:
+                    del self._sessions[key]
+        sess.conn.close()
 
     def close(self) -> None:
         with self._sessions_lock:

@@ -31,6 +31,7 @@ from funnelhouse.warehouse.embedded.engine import (
     ENGINE_ERRORS,
     Engine,
     apply_settings,
+    check_setting_names,
     engine_error,
     run,
 )
@@ -61,6 +62,7 @@ from funnelhouse.warehouse.embedded.sql_text import (
     encode_sql,
     first_keyword,
     output_format,
+    set_names,
     split_insert,
     split_values_insert,
 )
@@ -216,14 +218,16 @@ class EndpointApp:
                 for name, value in form.fields.items():
                     params.setdefault(name, value)  # a URL parameter wins, as on a server
             not_settings = external_tables.describing_params(form.files if form else ())
+            settings = {
+                k: v
+                for k, v in params.items()
+                if k not in HTTP_PARAMS and k not in not_settings and not k.startswith("param_")
+            }
+            check_setting_names(settings)  # before any of them reaches SQL text
             req = Request(
                 method=method,
                 params=params,
-                settings={
-                    k: v
-                    for k, v in params.items()
-                    if k not in HTTP_PARAMS and k not in not_settings and not k.startswith("param_")
-                },
+                settings=settings,
                 query_params={k[6:]: v for k, v in params.items() if k.startswith("param_")},
                 user=user,
                 headers=headers,
@@ -310,7 +314,8 @@ class EndpointApp:
         stats = Stats()
         stack = ExitStack()
         try:
-            conn = stack.enter_context(self._connection(req, sets=first_keyword(sql) == "SET"))
+            sets = set_names(sql) if first_keyword(sql) == "SET" else None
+            conn = stack.enter_context(self._connection(req, sets=sets))
             read_only = req.method == "GET"
             # The request's settings govern its query, not the endpoint's own check of it
             # (`limit` or `max_result_rows` would cut or fail the check's EXPLAIN AST): only
@@ -395,8 +400,9 @@ class EndpointApp:
             self.users.drop(statement.names, statement.if_exists)
 
     @contextmanager
-    def _connection(self, req: Request, sets: bool = False) -> Iterator[Any]:
-        """The request's connection; `sets`: its statement is a SET (of a session's settings)."""
+    def _connection(self, req: Request, sets: frozenset[str] | None = None) -> Iterator[Any]:
+        """The request's connection; `sets`: the names a SET statement assigns (None: the
+        statement is no SET)."""
         database = req.params.get("database")
         allowed = req.user.databases
         if database and allowed is not None and database not in allowed:
@@ -431,14 +437,20 @@ class EndpointApp:
                     run(conn, f"USE {_quote_ident(database)}")
                 yield conn
             finally:
-                # URL settings and `database` apply to this request only, not to the session.
-                apply_settings(
-                    conn, {n: v if changed else None for n, (v, changed) in saved.items()}
-                )
-                if sets:
+                # URL settings and `database` apply to this request only, not to the session;
+                # what a SET statement assigns stays.
+                if sets is not None:
                     sess.settings.clear()
-                if database:
-                    run(conn, f"USE {_quote_ident(saved_db)}")
+                    saved = {n: v for n, v in saved.items() if n not in sets}
+                try:
+                    apply_settings(conn, {n: v if c else None for n, (v, c) in saved.items()})
+                    if database:
+                        run(conn, f"USE {_quote_ident(saved_db)}")
+                except ClickHouseError as exc:
+                    # The session may keep this request's settings (a URL `readonly` refuses
+                    # every SET after it): a session in an unknown state is closed instead.
+                    log.warning("session %s closed: %s", session_id[:100], exc.message)
+                    self.engine.discard(sess)
 
     def _load_external_tables(self, conn: Any, req: Request, stack: ExitStack) -> None:
         """Load the request's external tables into temporary tables of its connection; they
@@ -689,15 +701,21 @@ def _compress(body: Iterable[bytes], encoding: str) -> Iterator[bytes]:
 
 
 def _current_settings(conn: Any, settings: Iterable[str]) -> dict[str, tuple[str, bool]]:
-    if not settings:
+    """The connection's value of each known setting named, and whether it was changed."""
+    names = list(settings)
+    if not names:
         return {}
-    names = ", ".join("'" + n.replace("'", "") + "'" for n in settings)
-    rows = run(conn, f"SELECT name, value, changed FROM system.settings WHERE name IN ({names})")
-    saved = {}
-    for line in rows.bytes().decode().splitlines():
-        name, value, changed = line.split("\t")
-        saved[name] = (value, changed == "1")
-    return saved
+    check_setting_names(names)
+    rows = run(
+        conn,
+        "SELECT name, value, changed FROM system.settings WHERE has({names:Array(String)}, name)",
+        "JSONCompactEachRow",
+        {"names": "[" + ",".join(f"'{n}'" for n in names) + "]"},
+    )
+    return {
+        name: (value, bool(changed))
+        for name, value, changed in map(json.loads, rows.bytes().decode().splitlines())
+    }
 
 
 def _session_timeout(params: dict[str, str]) -> int:
@@ -707,7 +725,7 @@ def _session_timeout(params: dict[str, str]) -> int:
     if text is None:
         return DEFAULT_SESSION_TIMEOUT
     shown = text[:40]
-    if not (text.isascii() and text.isdigit()):
+    if not (text.isascii() and text.isdigit() and len(text) <= 9):
         problem = f"Invalid session_timeout '{shown}': expected whole seconds"
     elif int(text) > MAX_SESSION_TIMEOUT:
         problem = f"session_timeout {shown} exceeds the endpoint's maximum"

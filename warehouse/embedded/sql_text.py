@@ -91,6 +91,19 @@ def tokens(sql: bytes, stop_at_data: bool = False):
         i += 1
 
 
+def set_names(sql: bytes) -> frozenset[str]:
+    """The settings a `SET a = 1, b = 2` statement assigns (names before a top-level `=`)."""
+    names: set[str] = set()
+    prev: Token | None = None
+    for tok in tokens(sql):
+        assigns = tok.kind == "punct" and tok.text == b"=" and tok.depth == 0
+        if assigns and prev is not None and prev.kind in ("word", "quoted"):
+            name = prev.text.strip(b'`"') if prev.kind == "quoted" else prev.text
+            names.add(name.decode("utf-8", "replace"))
+        prev = tok
+    return frozenset(names)
+
+
 def _skip_quoted(sql: bytes, i: int, quote: int) -> int:
     n = len(sql)
     i += 1
