@@ -293,3 +293,35 @@ def test_a_url_setting_name_is_no_sql(url, marts, payload):
         assert code(r) == "115" and "Unknown setting 'a\\'" in r.text, r.text
         assert "a@example.com" not in r.text
     assert ok(url, f"SELECT email FROM {marts['raw']}") == "a@example.com\n"
+
+
+def test_an_external_table_is_data_not_sql(url, marts):
+    """An external table's name, structure, format and data come from the client and pass no
+    access check of their own: none of it may run as SQL. Each attack once read the raw
+    table as `bi` (or dropped it as a writer)."""
+    secret, raw = "a@example.com", marts["raw"]
+
+    def send(query: str, name: str, data: bytes, auth=BI, **describe) -> requests.Response:
+        params = {"query": query, **{f"{name}_{k}": v for k, v in describe.items()}}
+        return requests.post(url, params=params, files={name: (name, data)}, auth=auth,
+                             timeout=TIMEOUT)  # fmt: skip
+
+    r = send("SELECT * FROM ext", "ext", b"x\n",
+             structure=f"s String) ENGINE = Memory AS SELECT email FROM {raw} --")  # fmt: skip
+    assert code(r) == "62" and secret not in r.text, r.text
+    r = send("SELECT * FROM ext", "ext", b"x\n", auth=None,
+             structure=f"s String) ENGINE = Memory; DROP TABLE {raw}; --")  # fmt: skip
+    assert code(r) == "62", r.text
+    r = send(f"SELECT * FROM {raw}", raw, b"x\n", structure="s String")  # a part named db.table
+    assert code(r) == "36" and secret not in r.text, r.text
+    r = send("SELECT * FROM ext", "ext", f"((SELECT any(email) FROM {raw}))".encode(),
+             structure="s String", format="Values")  # fmt: skip
+    assert code(r) == "344" and secret not in r.text, r.text
+    r = send("SELECT * FROM ext", "ext", b"x\n", structure="s String", format="TSV; DROP")
+    assert code(r) == "73", r.text
+    assert ok(url, f"SELECT email FROM {raw}") == secret + "\n"
+    # What a client sends by the book still works, typed as the engine spells the types.
+    columns = "s LowCardinality(String), `t` Nullable(UInt8)"
+    r = send("SELECT toTypeName(s), toTypeName(t), * FROM ext", "ext", b"('a', 1)\n",
+             structure=columns, format="Values")  # fmt: skip
+    assert r.text == "LowCardinality(String)\tNullable(UInt8)\ta\t1\n", r.text

@@ -650,7 +650,11 @@ class _Stream:
 
 
 def _external_table_names(req: Request) -> frozenset[str]:
-    return frozenset(req.form.files) if req.form is not None else frozenset()
+    """The names the policy lets any user read: identifiers only (`db.t` would unlock a table)."""
+    names = frozenset(req.form.files) if req.form is not None else frozenset()
+    for name in names:
+        external_tables.check_name(name)
+    return names
 
 
 def split_settings(settings: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
