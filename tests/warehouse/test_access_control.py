@@ -325,3 +325,32 @@ def test_an_external_table_is_data_not_sql(url, marts):
     r = send("SELECT toTypeName(s), toTypeName(t), * FROM ext", "ext", b"('a', 1)\n",
              structure=columns, format="Values")  # fmt: skip
     assert r.text == "LowCardinality(String)\tNullable(UInt8)\ta\t1\n", r.text
+
+
+def test_settings_that_add_unchecked_queries_or_host_paths_are_refused(url, marts):
+    """Some settings add to a query what the access check's AST does not show (a result
+    filter with a subquery, a table read when FROM is missing, clickhouse-local's `select`
+    rewrite applied after the check) or name host paths (a format template): refused from
+    the URL, a SETTINGS clause or a SET, for every user without allow_external."""
+    secret, raw = "a@example.com", marts["raw"]
+    sid = uuid.uuid4().hex
+    attempts_ = [
+        ({"implicit_table_at_top_level": raw}, "SELECT *"),
+        ({"additional_result_filter": f"throwIf(1, (SELECT any(email) FROM {raw}) != '')"},
+         "SELECT 1"),
+        ({"select": f"(SELECT any(email) FROM {raw})"}, "SELECT 1"),
+        ({}, "SELECT 1 SETTINGS format_template_row = '/etc/passwd' FORMAT Template"),
+        ({}, f"SELECT * FROM (SELECT 1 SETTINGS implicit_table_at_top_level = '{raw}')"),
+        ({"session_id": sid}, f"SET implicit_table_at_top_level = '{raw}'"),
+    ]  # fmt: skip
+    for auth in (BI, None):
+        for params, sql in attempts_:
+            r = requests.post(url, params=params, data=sql.encode(), auth=auth, timeout=TIMEOUT)
+            assert code(r) == "497" and "setting" in r.text, (auth, sql, r.text)
+            assert secret not in r.text
+            r = requests.get(url, params={**params, "query": sql}, auth=auth, timeout=TIMEOUT)
+            assert code(r) == "497", (auth, sql, r.text)
+    # Ordinary settings, and the same words as column names, still work.
+    assert ok(url, "SELECT 1 AS filter, 2 AS select SETTINGS max_threads = 1") == "1\t2\n"
+    r = requests.post(url, params={"max_threads": "1"}, data=b"SELECT 3", auth=BI)
+    assert r.text == "3\n", r.text

@@ -58,11 +58,11 @@ from funnelhouse.warehouse.embedded.request_limits import (
 )
 from funnelhouse.warehouse.embedded.sql_text import (
     InsertWithData,
+    assigned_settings,
     decode_sql,
     encode_sql,
     first_keyword,
     output_format,
-    set_names,
     split_insert,
     split_values_insert,
 )
@@ -314,7 +314,7 @@ class EndpointApp:
         stats = Stats()
         stack = ExitStack()
         try:
-            sets = set_names(sql) if first_keyword(sql) == "SET" else None
+            sets = assigned_settings(sql) if first_keyword(sql) == "SET" else None
             conn = stack.enter_context(self._connection(req, sets=sets))
             read_only = req.method == "GET"
             # The request's settings govern its query, not the endpoint's own check of it

@@ -20,7 +20,13 @@ from typing import Any
 from funnelhouse.warehouse.embedded import dictionary_sources
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
 from funnelhouse.warehouse.embedded.host_files import UserFiles, literal_string
-from funnelhouse.warehouse.embedded.sql_text import decode_sql, encode_sql, is_insert, tokens
+from funnelhouse.warehouse.embedded.sql_text import (
+    assigned_settings,
+    decode_sql,
+    encode_sql,
+    is_insert,
+    tokens,
+)
 from funnelhouse.warehouse.embedded.users import User
 
 # Table functions that only compute rows; everything else (file, url, s3, remote, mysql, ...)
@@ -71,6 +77,18 @@ _CURRENT_USER_FUNCTIONS = frozenset({"currentuser", "user", "current_user", "ses
 # wherever they appear (even in a comment or a string), which errs only on the refusing side.
 _HOST_FILE_CLAUSES = re.compile(rb"(?i)(?:INTO\s+)?OUTFILE|INFILE")
 _FILTER_SETTING = re.compile(rb"(?i)additional_table_filters")
+# Settings that add to a query what its AST does not show (a result filter, a table read when
+# FROM is missing, the rewriting settings of clickhouse-local's `--select`/`--filter`, ...) or
+# name host paths (format schemas and templates, error logs, renamed files): refused wherever a
+# setting can come from, for every user without allow_external.
+GUARDED_SETTINGS = frozenset(
+    {
+        "additional_result_filter", "implicit_table_at_top_level", "select", "filter", "order",
+        "sort", "format_schema", "format_schema_source", "output_format_schema",
+        "format_template_resultset", "format_template_row", "input_format_record_errors_file_path",
+        "rename_files_after_processing", "s3_base", "url_base", "promql_database", "promql_table",
+    }
+)  # fmt: skip
 _CHILDREN = re.compile(r" \(children (\d+)\)$")
 TOO_MANY_ROWS_OR_BYTES = 396
 _ALIAS = re.compile(r" \(alias .*\)$")
@@ -220,6 +238,12 @@ class QueryPolicy:
             _FILTER_SETTING.search(raw) or any(_FILTER_SETTING.search(k.encode()) for k in settings)
         ):
             raise _denied(user, "changing additional_table_filters")
+        if not user.allow_external:
+            guarded = sorted(
+                n for n in {*assigned_settings(raw), *settings} if n.lower() in GUARDED_SETTINGS
+            )
+            if guarded:
+                raise _denied(user, f"setting {guarded[0]} (a query, table or host path unchecked)")
         explain_sql = _without_format_clause(raw)
         formatted: bytes | None = None
         if dictionary_sources.has_line_break_in_name(raw):

@@ -91,13 +91,23 @@ def tokens(sql: bytes, stop_at_data: bool = False):
         i += 1
 
 
-def set_names(sql: bytes) -> frozenset[str]:
-    """The settings a `SET a = 1, b = 2` statement assigns (names before a top-level `=`)."""
+def assigned_settings(sql: bytes) -> frozenset[str]:
+    """Every setting a statement assigns: in a `SET` statement, and in each `SETTINGS` clause
+    at any depth (a clause ends at its bracket's close or at `FORMAT`)."""
     names: set[str] = set()
+    depth: int | None = None  # the depth of the clause being read
     prev: Token | None = None
-    for tok in tokens(sql):
-        assigns = tok.kind == "punct" and tok.text == b"=" and tok.depth == 0
-        if assigns and prev is not None and prev.kind in ("word", "quoted"):
+    for i, tok in enumerate(tokens(sql, stop_at_data=True)):
+        word = tok.text.upper() if tok.kind == "word" else b""
+        if i == 0 and word == b"SET":
+            depth = 0
+        elif word == b"SETTINGS":
+            depth = tok.depth
+        elif depth is not None and (
+            tok.depth < depth or (word == b"FORMAT" and tok.depth == depth)
+        ):
+            depth = None
+        elif depth == tok.depth and tok.text == b"=" and prev and prev.kind in ("word", "quoted"):
             name = prev.text.strip(b'`"') if prev.kind == "quoted" else prev.text
             names.add(name.decode("utf-8", "replace"))
         prev = tok
