@@ -354,3 +354,24 @@ def test_settings_that_add_unchecked_queries_or_host_paths_are_refused(url, mart
     assert ok(url, "SELECT 1 AS filter, 2 AS select SETTINGS max_threads = 1") == "1\t2\n"
     r = requests.post(url, params={"max_threads": "1"}, data=b"SELECT 3", auth=BI)
     assert r.text == "3\n", r.text
+
+
+def test_insert_data_holds_literals_only(url, marts):
+    """The check of an INSERT sees its header, not its rows: a Values row that called file()
+    read a host file the same user's SELECT may not. Rows are data: literals only, for every
+    user without allow_external, wherever the rows come from."""
+    table = f"{marts['raw_db']}.w"
+    ok(url, f"CREATE TABLE {table} (s String) ENGINE = Memory")
+    host_file = "file('/etc/hostname', 'LineAsString')"
+    for sql, params in (
+        (f"INSERT INTO {table} VALUES ({host_file})", {}),
+        (f"INSERT INTO {table} FORMAT Values ({host_file})", {}),
+        (f"INSERT INTO {table} SETTINGS input_format_values_interpret_expressions = 1 "
+         f"VALUES ({host_file})", {}),
+        (f"INSERT INTO {table} VALUES ({host_file})",
+         {"input_format_values_interpret_expressions": "1"}),
+    ):  # fmt: skip
+        r = post(url, sql, **params)
+        assert code(r) in ("344", "497"), (sql, r.text)
+    ok(url, f"INSERT INTO {table} VALUES ('literal'), ('two')")
+    assert ok(url, f"SELECT groupArray(s) FROM {table}") == "['literal','two']\n"

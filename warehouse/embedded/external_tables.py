@@ -19,16 +19,13 @@ from typing import Any
 
 from funnelhouse.warehouse.embedded.engine import ENGINE_ERRORS, engine_error, run
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
+from funnelhouse.warehouse.embedded.query_policy import LITERAL_VALUES
 from funnelhouse.warehouse.embedded.sql_text import tokens
 
 SUFFIXES = ("_format", "_structure", "_types")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FORMAT = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
-# The data is data: a Values row may not run subqueries or functions (file(), ...).
-_LITERAL_DATA = (
-    "SETTINGS input_format_values_interpret_expressions = 0, "
-    "input_format_values_deduce_templates_of_expressions = 0"
-)
+_LITERAL_DATA = "SETTINGS " + ", ".join(f"{k} = {v}" for k, v in LITERAL_VALUES.items())
 
 
 def describing_params(names: Iterable[str]) -> set[str]:

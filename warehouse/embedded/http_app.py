@@ -46,7 +46,11 @@ from funnelhouse.warehouse.embedded.output_formats import (
     content_type,
     needs_whole_result,
 )
-from funnelhouse.warehouse.embedded.query_policy import QueryPolicy, with_current_user
+from funnelhouse.warehouse.embedded.query_policy import (
+    LITERAL_VALUES,
+    QueryPolicy,
+    with_current_user,
+)
 from funnelhouse.warehouse.embedded.request_limits import (
     LimitedReader,
     Readable,
@@ -62,6 +66,7 @@ from funnelhouse.warehouse.embedded.sql_text import (
     decode_sql,
     encode_sql,
     first_keyword,
+    is_insert,
     output_format,
     split_insert,
     split_values_insert,
@@ -313,6 +318,9 @@ class EndpointApp:
             return self._respond(start_response, req, Stats(), None, [b""])
         stats = Stats()
         stack = ExitStack()
+        sent = req.settings  # what the client asked for: the access check reads these
+        if (insert is not None or is_insert(sql)) and not req.user.allow_external:
+            req.settings = {**sent, **LITERAL_VALUES}
         try:
             sets = assigned_settings(sql) if first_keyword(sql) == "SET" else None
             conn = stack.enter_context(self._connection(req, sets=sets))
@@ -334,7 +342,7 @@ class EndpointApp:
                         req.user,
                         sql_text,
                         read_only,
-                        req.settings,
+                        sent,
                         req.query_params,
                         temporary,
                     )
@@ -346,9 +354,7 @@ class EndpointApp:
                 stack.close()
                 return self._respond(start_response, req, stats, None, [b""])
             text = with_current_user(decode_sql(sql), req.user)
-            self.policy.check(
-                conn, req.user, text, read_only, req.settings, req.query_params, temporary
-            )
+            self.policy.check(conn, req.user, text, read_only, sent, req.query_params, temporary)
             apply_settings(conn, running)
             self._load_external_tables(conn, req, stack)
             fmt = output_format(sql) or req.params.get("default_format") or "TabSeparated"

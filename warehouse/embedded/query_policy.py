@@ -87,8 +87,16 @@ GUARDED_SETTINGS = frozenset(
         "sort", "format_schema", "format_schema_source", "output_format_schema",
         "format_template_resultset", "format_template_row", "input_format_record_errors_file_path",
         "rename_files_after_processing", "s3_base", "url_base", "promql_database", "promql_table",
+        "input_format_values_interpret_expressions",
+        "input_format_values_deduce_templates_of_expressions",
     }
 )  # fmt: skip
+# INSERT data is data: a Values row may hold literals only, not subqueries or file() calls that
+# the check of the INSERT (which leaves the data out) never sees.
+LITERAL_VALUES = {
+    "input_format_values_interpret_expressions": "0",
+    "input_format_values_deduce_templates_of_expressions": "0",
+}
 _CHILDREN = re.compile(r" \(children (\d+)\)$")
 TOO_MANY_ROWS_OR_BYTES = 396
 _ALIAS = re.compile(r" \(alias .*\)$")
