@@ -375,3 +375,35 @@ def test_insert_data_holds_literals_only(url, marts):
         assert code(r) in ("344", "497"), (sql, r.text)
     ok(url, f"INSERT INTO {table} VALUES ('literal'), ('two')")
     assert ok(url, f"SELECT groupArray(s) FROM {table}") == "['literal','two']\n"
+
+
+def test_the_checked_statement_is_the_one_that_runs(url, marts):
+    """A second attacker's pass: each of these once returned raw data or a host file, or
+    reached the network, past the access check."""
+    secret, raw = "a@example.com", marts["raw"]
+    as_bi = [
+        # The check blanked every `format <word>`: an alias named format hid FROM.
+        (f"SELECT email, format FROM {raw}, (SELECT 1 AS format) AS z FORMAT TSV", {}),
+        # Rows of format(Values, ...) ran subqueries; a structure string ran DEFAULTs.
+        (f"SELECT * FROM format(Values, 's String', '((SELECT any(email) FROM {raw}))')", {}),
+        ("SELECT * FROM format(CSV, 'a String, b String DEFAULT "
+         "file(\\'/etc/hostname\\')', 'x,')", {}),
+        # A schema registry is a URL the engine calls.
+        ("SELECT * FROM format(AvroConfluent, 'a Int64', 'x')",
+         {"format_avro_schema_registry_url": "http://127.0.0.1:1/"}),
+    ]  # fmt: skip
+    for sql, params in as_bi:
+        r = requests.post(url, params=params, data=sql.encode(), auth=BI, timeout=TIMEOUT)
+        assert code(r) in ("497", "344"), (sql, r.text)
+        assert secret not in r.text
+    as_default = [
+        ("SELECT * FROM \"/etc/hostnam?\"", "60"),
+        ("CREATE TABLE default.fh_disk (x String) ENGINE = MergeTree ORDER BY x "
+         "SETTINGS disk = disk(type = 'web', endpoint = 'http://127.0.0.1:1/')", "497"),
+    ]  # fmt: skip
+    for sql, expected in as_default:
+        r = post(url, sql)
+        assert code(r) == expected, (sql, r.text)
+    # The FORMAT clause still names the output format.
+    assert ok(url, "SELECT 1 AS x FORMAT JSONEachRow") == '{"x":1}\n'
+    assert ok(url, "SELECT 2 AS format FORMAT TSV") == "2\n"

@@ -17,6 +17,8 @@ from pathlib import Path
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
 
 _GLOB_CHARS = re.compile(r"[*?{]")
+# A table name chDB's `default` database would read as files: a path or a glob.
+_PATH_LIKE = re.compile(r"[*?{/]|^\.")
 # `{1..9}` is a glob range, not a parent directory.
 _NUMERIC_RANGE = re.compile(r"\{-?\d+\.\.-?\d+\}")
 
@@ -52,7 +54,11 @@ class UserFiles:
         candidates = [name]
         if name.startswith("default."):
             candidates.append(name[len("default.") :])
-        return any(c and os.path.lexists(self.root / c) for c in candidates)
+        # A path or a glob reads files whatever exists now (`/etc/hostnam?`).
+        return any(
+            c and (os.path.lexists(self.root / c) or _PATH_LIKE.search(c) is not None)
+            for c in candidates
+        )
 
     def _inside(self, target: Path) -> bool:
         return target == self.root or target.is_relative_to(self.root)

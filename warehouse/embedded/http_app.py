@@ -50,6 +50,7 @@ from funnelhouse.warehouse.embedded.query_policy import (
     LITERAL_VALUES,
     QueryPolicy,
     with_current_user,
+    without_format_clause,
 )
 from funnelhouse.warehouse.embedded.request_limits import (
     LimitedReader,
@@ -66,7 +67,6 @@ from funnelhouse.warehouse.embedded.sql_text import (
     decode_sql,
     encode_sql,
     first_keyword,
-    is_insert,
     output_format,
     split_insert,
     split_values_insert,
@@ -319,7 +319,7 @@ class EndpointApp:
         stats = Stats()
         stack = ExitStack()
         sent = req.settings  # what the client asked for: the access check reads these
-        if (insert is not None or is_insert(sql)) and not req.user.allow_external:
+        if not req.user.allow_external:  # rows are data (INSERT rows, format(Values, ...))
             req.settings = {**sent, **LITERAL_VALUES}
         try:
             sets = assigned_settings(sql) if first_keyword(sql) == "SET" else None
@@ -353,7 +353,7 @@ class EndpointApp:
                     self._insert(conn, insert, data, stats)
                 stack.close()
                 return self._respond(start_response, req, stats, None, [b""])
-            text = with_current_user(decode_sql(sql), req.user)
+            text = without_format_clause(with_current_user(decode_sql(sql), req.user))
             self.policy.check(conn, req.user, text, read_only, sent, req.query_params, temporary)
             apply_settings(conn, running)
             self._load_external_tables(conn, req, stack)

@@ -77,6 +77,7 @@ _CURRENT_USER_FUNCTIONS = frozenset({"currentuser", "user", "current_user", "ses
 # wherever they appear (even in a comment or a string), which errs only on the refusing side.
 _HOST_FILE_CLAUSES = re.compile(rb"(?i)(?:INTO\s+)?OUTFILE|INFILE")
 _FILTER_SETTING = re.compile(rb"(?i)additional_table_filters")
+_COLUMN_EXPRESSION = re.compile(r"(?i)\b(?:DEFAULT|MATERIALIZED|ALIAS|EPHEMERAL)\b")
 # Settings that add to a query what its AST does not show (a result filter, a table read when
 # FROM is missing, the rewriting settings of clickhouse-local's `--select`/`--filter`, ...) or
 # name host paths (format schemas and templates, error logs, renamed files): refused wherever a
@@ -89,10 +90,14 @@ GUARDED_SETTINGS = frozenset(
         "rename_files_after_processing", "s3_base", "url_base", "promql_database", "promql_table",
         "input_format_values_interpret_expressions",
         "input_format_values_deduce_templates_of_expressions",
+        # the network: a schema registry, disks defined in a table's settings
+        "format_avro_schema_registry_url", "disk", "storage_policy", "table_disk",
+        # another parser would read the check's own EXPLAIN as a query of its language
+        "dialect", "allow_experimental_kusto_dialect", "allow_experimental_prql_dialect",
     }
 )  # fmt: skip
-# INSERT data is data: a Values row may hold literals only, not subqueries or file() calls that
-# the check of the INSERT (which leaves the data out) never sees.
+# Rows are data: a Values row (INSERT data, the data argument of format()) may hold literals
+# only, not subqueries or file() calls that the check (which sees no rows) never sees.
 LITERAL_VALUES = {
     "input_format_values_interpret_expressions": "0",
     "input_format_values_deduce_templates_of_expressions": "0",
@@ -252,7 +257,10 @@ class QueryPolicy:
             )
             if guarded:
                 raise _denied(user, f"setting {guarded[0]} (a query, table or host path unchecked)")
-        explain_sql = _without_format_clause(raw)
+        # The text the endpoint runs, as is: a FORMAT clause left in would format EXPLAIN's own
+        # output and fail the check (blanking any other `format <word>` here would check
+        # another statement than the one that runs).
+        explain_sql = decode_sql(raw)
         formatted: bytes | None = None
         if dictionary_sources.has_line_break_in_name(raw):
             formatted = self._single_line(conn, explain_sql)
@@ -395,7 +403,7 @@ class QueryPolicy:
             raise _denied(user, f"INTO OUTFILE / FROM INFILE in a {what}")
         if user.databases is not None and _FILTER_SETTING.search(raw):
             raise _denied(user, "changing additional_table_filters")
-        root = parse_ast(decode_sql(self._explain(conn, _without_format_clause(raw), {})))
+        root = parse_ast(decode_sql(self._explain(conn, sql, {})))
         if root.kind not in SELECT_STATEMENTS:
             raise _denied(user, f"a {what} that is not a SELECT ({root.kind})")
         current_db = DICTIONARY_QUERY_DATABASE if user.databases is not None else None
@@ -440,8 +448,10 @@ class QueryPolicy:
         if node.kind == "Function":
             if parent in ("TableExpression", "InsertQuery", "CreateQuery"):
                 allowed = LOCAL_TABLE_FUNCTIONS | (set() if limited else TABLE_READING_FUNCTIONS)
-                if external or lname in allowed:
+                if external:
                     pass
+                elif lname in allowed:
+                    _refuse_column_expressions(node, user)
                 elif lname in HOST_FILE_FUNCTIONS and parent == "TableExpression" and not limited:
                     self._check_host_file(node, user)
                 else:
@@ -534,6 +544,15 @@ class QueryPolicy:
             )
 
 
+def _refuse_column_expressions(node: Node, user: User) -> None:
+    """A structure string (`format(CSV, 'a String, b String DEFAULT file(...)', ...)`) is
+    parsed by the engine, not by this check: a column expression in it would run unchecked."""
+    args = node.children[0].children if node.children else []
+    for arg in args:
+        if arg.kind == "Literal" and _COLUMN_EXPRESSION.search(arg.text):
+            raise _denied(user, f"a column DEFAULT/ALIAS/MATERIALIZED/EPHEMERAL in {node.text}()")
+
+
 def _denied(user: User, what: str) -> ClickHouseError:
     return ClickHouseError(
         497,
@@ -580,16 +599,18 @@ def _backquote(name: str) -> str:
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
-def _without_format_clause(raw: bytes) -> str:
-    """The query without its top-level `FORMAT name`, so EXPLAIN's own output stays TSVRaw.
-
-    Only the two words are blanked; removing word characters cannot open or close a quote or a
-    comment, so the engine parses the same statement otherwise."""
+def without_format_clause(sql: str) -> str:
+    """The query without its own top-level `FORMAT name` (the last, the one `output_format`
+    reports): the endpoint runs this text with that format as the engine's output format,
+    and checks this same text. Only the two words are blanked; removing word characters
+    cannot open or close a quote or a comment."""
+    raw = encode_sql(sql)
     if is_insert(raw):
-        return decode_sql(raw)  # an INSERT's FORMAT names its input; EXPLAIN output stays TSVRaw
+        return sql  # an INSERT's FORMAT names its input
     toks = [t for t in tokens(raw) if t.depth == 0]
     buf = bytearray(raw)
-    for prev, tok in itertools.pairwise(toks):
+    for prev, tok in reversed(list(itertools.pairwise(toks))):
         if prev.kind == "word" and prev.text.upper() == b"FORMAT" and tok.kind == "word":
             buf[prev.start : tok.end] = b" " * (tok.end - prev.start)
+            break
     return decode_sql(bytes(buf))
