@@ -407,3 +407,34 @@ def test_the_checked_statement_is_the_one_that_runs(url, marts):
     # The FORMAT clause still names the output format.
     assert ok(url, "SELECT 1 AS x FORMAT JSONEachRow") == '{"x":1}\n'
     assert ok(url, "SELECT 2 AS format FORMAT TSV") == "2\n"
+
+
+def test_what_the_engine_reads_is_what_the_check_reads(url, marts):
+    """A third pass: escaped or Unicode-quoted setting names, a second statement hidden by
+    Unicode quotes, a DEFAULT behind a line break or a computed structure, and a brace glob
+    that expands to `..` each got past a check that read the text otherwise than the engine."""
+    secret, raw = "a@example.com", marts["raw"]
+    as_bi = [
+        f"SELECT * SETTINGS `implicit\\x5ftable_at_top_level` = '{raw}'",
+        f"SELECT * SETTINGS “implicit_table_at_top_level” = '{raw}'",
+        f"SELECT ‘a'’; SELECT throwIf(1, (SELECT any(email) FROM {raw}) != '') --'",
+        "SELECT b FROM format(JSONEachRow, 'a String,\\nb String\\nDEFAULT "
+        "file(''/etc/hostname'')', '{\"a\":\"1\"}')",
+        "SELECT * FROM format(CSV, concat('a String, b String DEF', 'AULT 1'), 'x,')",
+    ]
+    for sql in as_bi:
+        r = requests.post(url, data=sql.encode(), auth=BI, timeout=TIMEOUT)
+        assert code(r) in ("497", "62"), (sql, r.text)
+        assert secret not in r.text
+    sid = uuid.uuid4().hex
+    r = post(url, "SET `additional\\x5ftable_filters` = {}", auth=BI, session_id=sid)
+    assert code(r) == "497", r.text
+    as_default = [
+        "SELECT ‘'’; CREATE TABLE default.fh_pwn ENGINE = Memory AS SELECT 1 --'",
+        "SELECT * FROM file('{.}{.}/{.}{.}/{.}{.}/{.}{.}/{.}{.}/{.}{.}/etc/hostname', 'RawBLOB')",
+        "SELECT 1 SETTINGS `format\\x5ftemplate_resultset` = '/etc/hostname' FORMAT Template",
+    ]
+    for sql in as_default:
+        r = post(url, sql)
+        assert code(r) in ("497", "291", "62"), (sql, r.text)
+    assert ok(url, "EXISTS TABLE default.fh_pwn") == "0\n"

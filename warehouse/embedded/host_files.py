@@ -17,6 +17,7 @@ from pathlib import Path
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
 
 _GLOB_CHARS = re.compile(r"[*?{]")
+_BRACES = re.compile(r"\{[^{}]*\}")
 # A table name chDB's `default` database would read as files: a path or a glob.
 _PATH_LIKE = re.compile(r"[*?{/]|^\.")
 # `{1..9}` is a glob range, not a parent directory.
@@ -35,6 +36,9 @@ class UserFiles:
             raise self._outside(path, user)
         parts = path.split("/")
         if any(".." in _NUMERIC_RANGE.sub("", part) for part in parts):
+            raise self._outside(path, user)
+        # A dot inside braces can expand to `..` (`{.}{.}`) though no `..` is written.
+        if any("." in group for group in _BRACES.findall(_NUMERIC_RANGE.sub("", path))):
             raise self._outside(path, user)
         globbed = [i for i, part in enumerate(parts) if _GLOB_CHARS.search(part)]
         fixed = "/".join(parts[: globbed[0]]) if globbed else path

@@ -35,6 +35,9 @@ LOCAL_TABLE_FUNCTIONS = frozenset(
     {"numbers", "numbers_mt", "zeros", "zeros_mt", "generaterandom", "generate_series",
      "generateseries", "values", "null", "view", "format"}
 )  # fmt: skip
+# Table functions that take a structure string, which the engine parses with column
+# expressions (DEFAULT ...) that this check never sees.
+STRUCTURE_FUNCTIONS = frozenset({"format", "generaterandom", "null", "values", "input", "file"})
 # Table functions that read other tables by name: fine for users without an allow-list.
 TABLE_READING_FUNCTIONS = frozenset({"merge", "loop", "input", "dictionary"})
 # Table and database engines that keep their data in the warehouse (dbt-clickhouse creates
@@ -245,16 +248,20 @@ class QueryPolicy:
         `temporary` names the request's external tables, which any user may read."""
         raw = encode_sql(sql)
         _refuse_several_statements(raw)
+        # As the engine reads it (names unquoted and unescaped); a second statement, however
+        # it is quoted, fails here, before the EXPLAIN below could run it.
+        parsed = self._parsed(conn, sql)
         if not user.allow_external and _HOST_FILE_CLAUSES.search(raw):
             raise _denied(user, "INTO OUTFILE / FROM INFILE (files on the server host)")
         if user.databases is not None and (
-            _FILTER_SETTING.search(raw) or any(_FILTER_SETTING.search(k.encode()) for k in settings)
+            _FILTER_SETTING.search(raw)
+            or _FILTER_SETTING.search(parsed)
+            or any(_FILTER_SETTING.search(k.encode()) for k in settings)
         ):
             raise _denied(user, "changing additional_table_filters")
         if not user.allow_external:
-            guarded = sorted(
-                n for n in {*assigned_settings(raw), *settings} if n.lower() in GUARDED_SETTINGS
-            )
+            assigned = {*assigned_settings(raw), *assigned_settings(parsed), *settings}
+            guarded = sorted(n for n in assigned if n.lower() in GUARDED_SETTINGS)
             if guarded:
                 raise _denied(user, f"setting {guarded[0]} (a query, table or host path unchecked)")
         # The text the endpoint runs, as is: a FORMAT clause left in would format EXPLAIN's own
@@ -298,6 +305,22 @@ class QueryPolicy:
             raise _denied(user, f"{root.kind} (this user may only read)")
         for node in root.walk():
             self._check_node(node, user, current_db, temporary, vetted)
+
+    def _parsed(self, conn: Any, sql: str) -> bytes:
+        """The statement as the engine parses it, on one line; nothing runs. A byte that is
+        not UTF-8 is read as U+FFFD (a parameter must be text): the engine's lexer treats both
+        alike, as part of a name or a literal."""
+        text = encode_sql(sql).decode("utf-8", "replace")
+        value = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+        try:
+            result = self._run(
+                conn, "SELECT formatQuerySingleLine({q:String})", "TSVRaw", {"q": value}
+            )
+        except ClickHouseError as exc:
+            if "Multi-statements" in exc.message:
+                raise _several_statements() from None
+            raise
+        return result.bytes().rstrip(b"\n")
 
     def _current_database(self, conn: Any) -> str:
         return self._run(conn, "SELECT currentDatabase()", "TSVRaw").bytes().decode().strip()
@@ -399,9 +422,12 @@ class QueryPolicy:
         user's SELECT: the same refusals, in the database such queries run in."""
         raw = encode_sql(sql)
         _refuse_several_statements(raw)
+        parsed = self._parsed(conn, sql)
         if _HOST_FILE_CLAUSES.search(raw):
             raise _denied(user, f"INTO OUTFILE / FROM INFILE in a {what}")
-        if user.databases is not None and _FILTER_SETTING.search(raw):
+        if user.databases is not None and (
+            _FILTER_SETTING.search(raw) or _FILTER_SETTING.search(parsed)
+        ):
             raise _denied(user, "changing additional_table_filters")
         root = parse_ast(decode_sql(self._explain(conn, sql, {})))
         if root.kind not in SELECT_STATEMENTS:
@@ -454,6 +480,7 @@ class QueryPolicy:
                     _refuse_column_expressions(node, user)
                 elif lname in HOST_FILE_FUNCTIONS and parent == "TableExpression" and not limited:
                     self._check_host_file(node, user)
+                    _refuse_column_expressions(node, user)
                 else:
                     raise _denied(user, f"table function {name}()")
             elif parent == "Storage definition" and node.parent.children[0] is node:
@@ -546,11 +573,18 @@ class QueryPolicy:
 
 def _refuse_column_expressions(node: Node, user: User) -> None:
     """A structure string (`format(CSV, 'a String, b String DEFAULT file(...)', ...)`) is
-    parsed by the engine, not by this check: a column expression in it would run unchecked."""
-    args = node.children[0].children if node.children else []
-    for arg in args:
-        if arg.kind == "Literal" and _COLUMN_EXPRESSION.search(arg.text):
-            raise _denied(user, f"a column DEFAULT/ALIAS/MATERIALIZED/EPHEMERAL in {node.text}()")
+    parsed by the engine, not by this check: a column expression in it would run unchecked.
+    So the arguments of a function that takes one are literals (a computed one could be
+    anything), and no string among them declares a column expression."""
+    name = node.text.split(" ")[0].lower() if node.text else ""
+    if name not in STRUCTURE_FUNCTIONS:
+        return
+    for arg in node.children[0].children if node.children else []:
+        if arg.kind not in ("Literal", "Identifier"):
+            raise _denied(user, f"a computed argument of {name}() (its structure is unchecked)")
+        value = literal_string(arg.text) if arg.kind == "Literal" else None
+        if value is not None and _COLUMN_EXPRESSION.search(value):
+            raise _denied(user, f"a column DEFAULT/ALIAS/MATERIALIZED/EPHEMERAL in {name}()")
 
 
 def _denied(user: User, what: str) -> ClickHouseError:
