@@ -438,3 +438,20 @@ def test_what_the_engine_reads_is_what_the_check_reads(url, marts):
         r = post(url, sql)
         assert code(r) in ("497", "291", "62"), (sql, r.text)
     assert ok(url, "EXISTS TABLE default.fh_pwn") == "0\n"
+
+
+def test_bi_learns_nothing_of_other_databases(url, marts):
+    """SHOW CREATE DATABASE was checked as a table of the current database: bi read another
+    database's definition (and could probe which names exist)."""
+    raw_db = marts["raw_db"]
+    for target, params in ((raw_db, {}), ("{db:Identifier}", {"param_db": raw_db}),
+                           ("no_such_database", {})):  # fmt: skip
+        r = post(url, f"SHOW CREATE DATABASE {target}", auth=BI, **params)
+        assert code(r) == "497" and "ENGINE" not in r.text, (target, r.text)
+    assert "CREATE DATABASE marts" in ok_as_bi(url, "SHOW CREATE DATABASE marts")
+
+
+def ok_as_bi(url: str, sql: str) -> str:
+    r = post(url, sql, auth=BI)
+    assert r.status_code == 200, r.text
+    return r.text

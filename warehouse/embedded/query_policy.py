@@ -472,7 +472,7 @@ class QueryPolicy:
         limited = user.databases is not None
         external = user.allow_external
         if node.kind == "Function":
-            if parent in ("TableExpression", "InsertQuery", "CreateQuery"):
+            if parent in ("TableExpression", "InsertQuery", "CreateQuery", "Explain"):
                 allowed = LOCAL_TABLE_FUNCTIONS | (set() if limited else TABLE_READING_FUNCTIONS)
                 if external:
                     pass
@@ -524,7 +524,10 @@ class QueryPolicy:
             raise _denied(user, "SHOW COLUMNS (use DESCRIBE or system.columns)")
         elif node.kind in ("UseQuery", "ShowTables") and node.children:
             self._check_database(node.children[0].text, user)
-        elif node.kind.startswith(("ShowCreate", "Exists")) and node.kind != "ExistsDatabaseQuery":
+        elif node.kind.startswith(("ShowCreate", "Exists")) and node.kind not in (
+            "ExistsDatabaseQuery",
+            "ShowCreateDatabaseQuery",
+        ):
             ids = [c.text for c in node.children if c.kind == "Identifier"]
             name = ".".join(ids) if len(ids) == 2 else (ids or [""])[0]
             self._check_table(name, user, current_db)
