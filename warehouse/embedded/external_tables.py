@@ -19,7 +19,7 @@ from typing import Any
 
 from funnelhouse.warehouse.embedded.engine import ENGINE_ERRORS, engine_error, run
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
-from funnelhouse.warehouse.embedded.query_policy import LITERAL_VALUES
+from funnelhouse.warehouse.embedded.query_policy import LITERAL_VALUES, backquote
 from funnelhouse.warehouse.embedded.sql_text import tokens
 
 SUFFIXES = ("_format", "_structure", "_types")
@@ -82,13 +82,9 @@ def _type(conn: Any, text: str) -> str:
     return result.bytes().decode().strip()
 
 
-def _backquote(name: str) -> str:
-    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
-
-
 def structure(conn: Any, name: str, params: Mapping[str, str]) -> str:
     """The columns of external table `name`, quoted and typed as the engine spells them."""
-    return ", ".join(f"{_backquote(c)} {_type(conn, t)}" for c, t in _columns(name, params))
+    return ", ".join(f"{backquote(c)} {_type(conn, t)}" for c, t in _columns(name, params))
 
 
 def load(conn: Any, name: str, params: Mapping[str, str], data: bytes) -> str:

@@ -49,6 +49,7 @@ from funnelhouse.warehouse.embedded.output_formats import (
 from funnelhouse.warehouse.embedded.query_policy import (
     LITERAL_VALUES,
     QueryPolicy,
+    backquote,
     with_current_user,
     without_format_clause,
 )
@@ -423,7 +424,7 @@ class EndpointApp:
             conn = self.engine.connect(req.user, req.readonly)
             try:
                 if database:
-                    run(conn, f"USE {_quote_ident(database)}")
+                    run(conn, f"USE {backquote(database)}")
                 yield conn
             finally:
                 conn.close()
@@ -440,7 +441,7 @@ class EndpointApp:
             saved = {name: sess.settings[name] for name in req.settings if name in sess.settings}
             try:
                 if database:
-                    run(conn, f"USE {_quote_ident(database)}")
+                    run(conn, f"USE {backquote(database)}")
                 yield conn
             finally:
                 # URL settings and `database` apply to this request only, not to the session;
@@ -451,7 +452,7 @@ class EndpointApp:
                 try:
                     apply_settings(conn, {n: v if c else None for n, (v, c) in saved.items()})
                     if database:
-                        run(conn, f"USE {_quote_ident(saved_db)}")
+                        run(conn, f"USE {backquote(saved_db)}")
                 except ClickHouseError as exc:
                     # The session may keep this request's settings (a URL `readonly` refuses
                     # every SET after it): a session in an unknown state is closed instead.
@@ -746,10 +747,6 @@ def _session_timeout(params: dict[str, str]) -> int:
         "INVALID_SESSION_TIMEOUT",
         f"{problem}; send 0 to {MAX_SESSION_TIMEOUT} (a server's max_session_timeout)",
     )
-
-
-def _quote_ident(name: str) -> str:
-    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
 _REASONS = {

@@ -390,7 +390,7 @@ class QueryPolicy:
             checked = f"SELECT * FROM (\n{query}\n)" if where is not None else query
         elif table is not None:
             db = values.get("db") or _created_database(root) or self._current_database(conn)
-            checked = f"SELECT * FROM {_backquote(db)}.{_backquote(table)}"
+            checked = f"SELECT * FROM {backquote(db)}.{backquote(table)}"
         else:
             checked = "SELECT 1" if where is not None else None
         if checked is not None:
@@ -632,7 +632,8 @@ def _pair_value(user: User, pair: dictionary_sources.Pair, node: Node) -> str:
     return text
 
 
-def _backquote(name: str) -> str:
+def backquote(name: str) -> str:
+    """A name as a quoted identifier, whatever it holds."""
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
