@@ -455,3 +455,16 @@ def ok_as_bi(url: str, sql: str) -> str:
     r = post(url, sql, auth=BI)
     assert r.status_code == 200, r.text
     return r.text
+
+
+def test_errors_name_no_table_bi_may_not_see(url, marts):
+    """The engine's spelling hints pick from every database ("Maybe you meant raw.people?"):
+    bi could list another database's tables by trying near names."""
+    raw_db = marts["raw_db"]
+    for sql in ("SELECT * FROM people", "SELECT * FROM marts.people", "DESCRIBE marts.people"):
+        r = post(url, sql, auth=BI)
+        assert code(r) in ("60", "497"), (sql, r.text)
+        assert raw_db not in r.text and "Maybe you meant" not in r.text, (sql, r.text)
+    # An admin keeps the engine's hints.
+    r = post(url, f"SELECT * FROM {raw_db}.peopl")
+    assert "Maybe you meant" in r.text, r.text

@@ -86,6 +86,10 @@ _STATUS_BY_NAME = {
 }
 
 
+# The engine's spelling hints pick names from every database ("Maybe you meant raw.t?").
+_HINT = re.compile(r"\s*Maybe you meant(?::\s*\[[^\]]*\]\.?|\s[^?]*\?)")
+
+
 class ClickHouseError(Exception):
     def __init__(self, code: int, name: str, message: str):
         super().__init__(message)
@@ -100,6 +104,15 @@ class ClickHouseError(Exception):
         if not m:
             return cls(1001, "STD_EXCEPTION", text.strip())
         return cls(int(m.group(1)), m.group(3) or "", m.group(2))
+
+    def for_user(self, name: str, limited: bool) -> ClickHouseError:
+        """The error as `name` may see it: the engine runs as `default`, and a user limited
+        to some databases gets no hints naming tables in the others."""
+        if name != "default" and self.message.startswith("default:"):
+            self.message = name + self.message[len("default") :]
+        if limited:
+            self.message = _HINT.sub("", self.message)
+        return self
 
     @property
     def http_status(self) -> int:

@@ -244,8 +244,8 @@ class EndpointApp:
             )
             return self._handle(req, start_response)
         except ClickHouseError as exc:
-            if user is not None and user.name != "default" and exc.message.startswith("default:"):
-                exc.message = user.name + exc.message[len("default") :]  # the engine's own user
+            if user is not None:
+                exc.for_user(user.name, user.databases is not None)
             return self._error(start_response, exc, query_id, _response_encoding(params, headers))
         except Exception as exc:  # a bug here must still answer in ClickHouse's error format
             log.exception("query %s failed inside the endpoint", query_id)
@@ -368,6 +368,7 @@ class EndpointApp:
             if keyword in ("SELECT", "WITH") and not wait:
 
                 def tail_error(exc: ClickHouseError) -> bytes:
+                    exc.for_user(req.user.name, req.user.databases is not None)
                     return exception_block(exc.body(self.engine.version), req.exception_tag)
 
                 chunks = _Stream(
