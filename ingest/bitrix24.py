@@ -323,7 +323,13 @@ def _keyset(
         if rows:
             yield rows
             # A row without an id (a source defect) still loads, for the gate to report.
-            last_id = max([int(r["ID"]) for r in rows if r.get("ID")] or [last_id])
+            highest = max([int(r["ID"]) for r in rows if r.get("ID")] or [last_id])
+            if highest <= last_id and not exhausted:
+                raise SourceError(
+                    SOURCE, stream, f"{method}: a full page of IDs not above {last_id} (ID > "
+                    f"{last_id} was asked): the source pages in a loop",
+                )  # fmt: skip
+            last_id = highest
         if exhausted or not rows:
             return
 
@@ -366,12 +372,34 @@ def _product_rows(http: HttpSource, stream: str, deal_ids: list[str]) -> tuple[l
         page = pages.get(f"d{deal}") if isinstance(pages, dict) else None
         if isinstance(page, dict):
             rows.extend(page.get("productRows") or [])
-        start = nexts.get(f"d{deal}") if isinstance(nexts, dict) else None
+        start = _next_offset(
+            http, stream, nexts.get(f"d{deal}") if isinstance(nexts, dict) else None, 0
+        )
         while start:
-            more = _call(http, stream, method, query(deal, int(start)))
+            more = _call(http, stream, method, query(deal, start))
             rows.extend((more.get("result") or {}).get("productRows") or [])
-            start = more.get("next")
+            start = _next_offset(http, stream, more.get("next"), start)
     return rows, gone
+
+
+def _next_offset(http: HttpSource, stream: str, value: Any, start: int) -> int | None:
+    """A page's `next` offset, which must move past `start`: a source answering the same (or
+    an earlier) offset would be paged forever."""
+    if value is None or value == "":
+        return None
+    try:
+        offset = int(value)
+    except (TypeError, ValueError):
+        raise SourceError(
+            SOURCE, stream, http.redact(f"next offset {value!r} is no number")
+        ) from None
+    if offset <= start:
+        raise SourceError(
+            SOURCE,
+            stream,
+            f"next offset {offset} does not move past {start}: the source pages in a loop",
+        )
+    return offset
 
 
 def _to_unix(value: str | None) -> int | None:
@@ -440,7 +468,9 @@ def _read_list(
             yield [RawRecord.from_json(r, r.get(stream.id_field), None) for r in rows]
         if "next" not in body or not rows:
             return
-        start = int(body["next"])
+        start = _next_offset(http, stream.name, body["next"], start)
+        if start is None:
+            return
 
 
 READS: dict[str, Read] = {

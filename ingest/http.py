@@ -226,6 +226,9 @@ class HttpSource:
             path if path.startswith("http") else self.base_url.rstrip("/") + "/" + path.lstrip("/")
         )
         kwargs.setdefault("timeout", self.timeout)
+        # A redirect is not followed: a 307/308 would carry the body (UIS sends its token in
+        # it) to whatever host the response names.
+        kwargs["allow_redirects"] = False
 
         def attempt() -> requests.Response:
             self.stats.add(throttled_seconds=self.rate.acquire(), requests=1)
@@ -241,6 +244,15 @@ class HttpSource:
                     stream, f"{type(exc).__name__}: {exc}", self._fix_address()
                 ) from None
             self.stats.add(bytes_received=len(response.content))
+            if response.is_redirect:
+                target = _path(response.headers.get("Location", "?"))
+                raise self.fatal(
+                    stream,
+                    f"HTTP {response.status_code} from {_path(url)}: the API redirects to "
+                    f"{target}; credentials are not sent after a redirect",
+                    f"set {self.url_var or f'the {self.source} base URL'} to the address the API "
+                    "answers on (https, the final host)",
+                )
             if response.status_code == 429 or response.status_code >= 500:
                 retry_after = retry_after_seconds(response)
                 if self.classify:
@@ -360,6 +372,12 @@ def parse_json(source: HttpSource, stream: str, response: requests.Response) -> 
     """JSON body, or a retryable error: a truncated body is usually a broken transfer."""
     try:
         return response.json()
+    except RecursionError:
+        raise source.fatal(
+            stream,
+            f"JSON from {_path(response.url)} is nested too deeply to parse",
+            "check what answers at that address: no API of this source nests so deep",
+        ) from None
     except (ValueError, json.JSONDecodeError) as exc:
         raise RetryableResponse(
             f"malformed JSON from {_path(response.url)} ({len(response.content)} bytes): {exc}"

@@ -162,3 +162,76 @@ def test_a_refused_connection_is_still_retried(emulators, store, monkeypatch):
     with pytest.raises(SourceError, match="gave up"):
         session.sync("amocrm", "pipelines")
     assert http.stats.requests == 6
+
+
+class _Redirect(BaseHTTPRequestHandler):
+    """Answers 307 to the server's `target`; records every body it is sent, as a thief would."""
+
+    def _answer(self) -> None:
+        server = self.server
+        length = int(self.headers.get("Content-Length") or 0)
+        server.bodies.append(self.rfile.read(length))  # type: ignore[attr-defined]
+        if server.target:  # type: ignore[attr-defined]
+            self.send_response(307)
+            self.send_header("Location", server.target)  # type: ignore[attr-defined]
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: object) -> None:  # quiet
+        pass
+
+
+def test_a_redirect_is_not_followed_with_the_credentials(emulators, store, monkeypatch):
+    """A 307 makes an HTTP client send the same POST body to the new address, and UIS sends
+    its token in the body: a source that redirects fails at once, naming where to."""
+    servers = []
+    for _ in range(2):
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Redirect)
+        server.bodies, server.target = [], ""  # type: ignore[attr-defined]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+    redirecting, thief = servers
+    thief_url = f"http://127.0.0.1:{thief.server_address[1]}/steal"
+    redirecting.target = thief_url  # type: ignore[attr-defined]
+    try:
+        monkeypatch.setenv("UIS_BASE_URL", f"http://127.0.0.1:{redirecting.server_address[1]}")
+        monkeypatch.setenv("UIS_ACCESS_TOKEN", "uis-secret-token")
+        session = new_session(store)
+        err = _fails_once(session, "uis", "redirects to")
+        assert "/steal" in str(err) and "UIS_BASE_URL" in err.fix
+        assert "uis-secret-token" not in str(err)
+        assert b"uis-secret-token" in redirecting.bodies[0]  # sent where configured ...
+        assert thief.bodies == []  # ... and nowhere else
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+def test_json_nested_too_deeply_fails_the_source_not_the_run(emulators, store):
+    """A body of 100,000 `[` made the JSON parser raise RecursionError, which nothing caught:
+    the run stopped and the sources after it never loaded."""
+    import requests
+
+    from funnelhouse.ingest.http import parse_json
+
+    response = requests.Response()
+    response._content = b"[" * 100_000  # a body as a hostile source may send it
+    response.url = "http://127.0.0.1/api"
+    http = new_session(store).http(SOURCES["uis"])
+    with pytest.raises(SourceFatal, match="nested too deeply"):
+        parse_json(http, "calls", response)
+
+
+def test_a_source_paging_in_a_loop_fails_its_stream(emulators, store, monkeypatch, canned):
+    """A hostile or broken source answering the same `next` on every page was read forever."""
+    canned.body = {"result": [{"ID": "1", "NAME": "a"}], "next": 1, "total": 9}
+    url = f"http://127.0.0.1:{canned.server_port}/rest/1/c0de/"
+    monkeypatch.setenv("BITRIX24_WEBHOOK_URL", url)
+    with pytest.raises(SourceError, match="does not move past 1: the source pages in a loop"):
+        new_session(store).sync("bitrix24", "users")
+    assert canned.hits == 2
