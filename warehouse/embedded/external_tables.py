@@ -20,7 +20,7 @@ from typing import Any
 from funnelhouse.warehouse.embedded.engine import ENGINE_ERRORS, engine_error, run
 from funnelhouse.warehouse.embedded.errors import ClickHouseError
 from funnelhouse.warehouse.embedded.query_policy import LITERAL_VALUES, backquote
-from funnelhouse.warehouse.embedded.sql_text import tokens
+from funnelhouse.warehouse.embedded.sql_text import text_param, tokens
 
 SUFFIXES = ("_format", "_structure", "_types")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -75,9 +75,11 @@ def _columns(name: str, params: Mapping[str, str]) -> list[tuple[str, str]]:
 
 def _type(conn: Any, text: str) -> str:
     """The type as the engine spells it; the engine's parser refuses anything but a type."""
-    escaped = text.strip().replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
     result = run(
-        conn, "SELECT toTypeName(defaultValueOfTypeName({t:String}))", "TSVRaw", {"t": escaped}
+        conn,
+        "SELECT toTypeName(defaultValueOfTypeName({t:String}))",
+        "TSVRaw",
+        {"t": text_param(text.strip())},
     )
     return result.bytes().decode().strip()
 

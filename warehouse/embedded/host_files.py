@@ -18,8 +18,6 @@ from funnelhouse.warehouse.embedded.errors import ClickHouseError
 
 _GLOB_CHARS = re.compile(r"[*?{]")
 _BRACES = re.compile(r"\{[^{}]*\}")
-# A table name chDB's `default` database would read as files: a path or a glob.
-_PATH_LIKE = re.compile(r"[*?{/]|^\.")
 # `{1..9}` is a glob range, not a parent directory.
 _NUMERIC_RANGE = re.compile(r"\{-?\d+\.\.-?\d+\}")
 
@@ -59,10 +57,7 @@ class UserFiles:
         if name.startswith("default."):
             candidates.append(name[len("default.") :])
         # A path or a glob reads files whatever exists now (`/etc/hostnam?`).
-        return any(
-            c and (os.path.lexists(self.root / c) or _PATH_LIKE.search(c) is not None)
-            for c in candidates
-        )
+        return any(c and (os.path.lexists(self.root / c) or _path_like(c)) for c in candidates)
 
     def _inside(self, target: Path) -> bool:
         return target == self.root or target.is_relative_to(self.root)
@@ -104,3 +99,8 @@ def literal_string(text: str) -> str | None:
         out.append(c)
         i += 1
     return "".join(out)
+
+
+def _path_like(name: str) -> bool:
+    """A table name chDB's `default` database reads as files: a path or a glob."""
+    return "/" in name or name.startswith(".") or _GLOB_CHARS.search(name) is not None

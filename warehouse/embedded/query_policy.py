@@ -25,6 +25,7 @@ from funnelhouse.warehouse.embedded.sql_text import (
     decode_sql,
     encode_sql,
     is_insert,
+    text_param,
     tokens,
 )
 from funnelhouse.warehouse.embedded.users import User
@@ -166,18 +167,6 @@ def _several_statements() -> ClickHouseError:
     )  # fmt: skip
 
 
-def _refuse_several_statements(raw: bytes) -> None:
-    """A server's HTTP interface runs one statement a request. chDB runs every statement of a
-    string, even behind `EXPLAIN AST`, so a second one must be refused before the check's own
-    EXPLAIN runs (it would execute unchecked)."""
-    seen_semicolon = False
-    for tok in tokens(raw):
-        if tok.kind == "punct" and tok.text == b";":
-            seen_semicolon = True
-        elif seen_semicolon:
-            raise _several_statements()
-
-
 def _unplaceable(what: str) -> ClickHouseError:
     return ClickHouseError(
         497, "ACCESS_DENIED", f"The endpoint could not check this query ({what}); it is refused."
@@ -247,7 +236,6 @@ class QueryPolicy:
         """Raise the ClickHouse error a server would give if `user` may not run `sql`;
         `temporary` names the request's external tables, which any user may read."""
         raw = encode_sql(sql)
-        _refuse_several_statements(raw)
         # As the engine reads it (names unquoted and unescaped); a second statement, however
         # it is quoted, fails here, before the EXPLAIN below could run it.
         parsed = self._parsed(conn, sql)
@@ -260,7 +248,7 @@ class QueryPolicy:
         ):
             raise _denied(user, "changing additional_table_filters")
         if not user.allow_external:
-            assigned = {*assigned_settings(raw), *assigned_settings(parsed), *settings}
+            assigned = {*assigned_settings(parsed), *settings}
             guarded = sorted(n for n in assigned if n.lower() in GUARDED_SETTINGS)
             if guarded:
                 raise _denied(user, f"setting {guarded[0]} (a query, table or host path unchecked)")
@@ -310,8 +298,7 @@ class QueryPolicy:
         """The statement as the engine parses it, on one line; nothing runs. A byte that is
         not UTF-8 is read as U+FFFD (a parameter must be text): the engine's lexer treats both
         alike, as part of a name or a literal."""
-        text = encode_sql(sql).decode("utf-8", "replace")
-        value = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+        value = text_param(encode_sql(sql).decode("utf-8", "replace"))
         try:
             result = self._run(
                 conn, "SELECT formatQuerySingleLine({q:String})", "TSVRaw", {"q": value}
@@ -421,7 +408,6 @@ class QueryPolicy:
         """Check SQL that the engine runs for a dictionary, later and as its own user, as this
         user's SELECT: the same refusals, in the database such queries run in."""
         raw = encode_sql(sql)
-        _refuse_several_statements(raw)
         parsed = self._parsed(conn, sql)
         if _HOST_FILE_CLAUSES.search(raw):
             raise _denied(user, f"INTO OUTFILE / FROM INFILE in a {what}")

@@ -26,6 +26,11 @@ def encode_sql(sql: str) -> bytes:
     return sql.encode("utf-8", "surrogateescape")
 
 
+def text_param(value: str) -> str:
+    """A String query parameter's value as the engine reads it (escaped as in TSV)."""
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
 @dataclass(frozen=True)
 class Token:
     kind: str  # "word", "quoted", "string", "number", "punct"
