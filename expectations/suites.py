@@ -2,11 +2,12 @@
 
 Raw suites hold the checks across loads of each raw table (generated from the ingest stream
 specs, so they name no source); the checks a record shows on its own are dbt tests on the
-staging models. Both stop the run before any mart is built. Mart suites validate the candidate
-marts before they are published: ranges, sums and reconciliations with the layers below; the
-marts' not-null, accepted-values and grain checks are dbt tests in models/marts/*.yml, whose
-failure fails `dbt_marts` and so blocks the publish as well. Every expectation carries a
-description: that name is what a failed run reports.
+staging models. A failed raw suite stops the run before dbt; a failed staging test, before
+anything dbt builds on that table, and before any mart suite or publish. Mart suites validate
+the candidate marts before they are published: ranges, sums and reconciliations with the
+layers below; the marts' not-null, accepted-values and grain checks are dbt tests in
+models/marts/*.yml, whose failure fails `dbt_build` and so blocks the publish as well. Every
+expectation carries a description: that name is what a failed run reports.
 """
 
 from __future__ import annotations

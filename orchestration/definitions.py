@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dagster import Definitions, JobDefinition
 
-from funnelhouse.orchestration.assets.dbt import dbt_marts, dbt_staging
+from funnelhouse.orchestration.assets.dbt import dbt_build
 from funnelhouse.orchestration.assets.ingest import ingest_assets
 from funnelhouse.orchestration.assets.quality import mart_checks, publish_marts, raw_checks
 from funnelhouse.orchestration.dbt_project import DBT_PROJECT
@@ -15,7 +15,7 @@ from funnelhouse.orchestration.resources import LocalDbtCliResource, WarehouseRe
 from funnelhouse.orchestration.sensors import freshness_sensor, marts_freshness, report_failed_run
 
 defs = Definitions(
-    assets=[*ingest_assets(), dbt_staging, dbt_marts, publish_marts],
+    assets=[*ingest_assets(), dbt_build, publish_marts],
     asset_checks=[raw_checks, mart_checks, *marts_freshness],
     jobs=[incremental, full_refresh],
     schedules=[hourly, nightly],

@@ -14,9 +14,9 @@ was), the content of the dbt project's files, the values of the environment vari
 tightened suite checks the marts at the next run, not only once the data changes), and the
 versions of dbt-core, the ClickHouse adapter, GX and the server.
 
-The step that builds staging takes the raw versions before dbt reads raw, so a load landing
-while dbt runs makes the next run build; a publish vouches for them only when the same run
-built every dbt model, so a partial run never vouches for marts it did not build.
+The dbt step takes the raw versions before dbt reads raw, so a load landing while dbt runs
+makes the next run build; a publish vouches for them only when the same run built every dbt
+model, so a partial run never vouches for marts it did not build.
 """
 
 from __future__ import annotations
@@ -139,16 +139,6 @@ def _unchanged_since_publish(client: Client, inputs: Inputs) -> str | None:
     return None
 
 
-def _read_in_run(client: Client, run_id: str) -> bool:
-    """Whether a step of this run recorded the inputs its build started from."""
-    return bool(
-        client.command(
-            f"SELECT count() FROM {INPUTS_TABLE} WHERE run_id = {{r:String}} AND publish_id = ''",
-            parameters={"r": run_id},
-        )
-    )
-
-
 def record_published(client: Client, run_id: str, publish_id: str) -> None:
     """After a publish of a run that built every dbt model: its inputs are the live marts'."""
     _ensure(client)
@@ -162,19 +152,15 @@ def record_published(client: Client, run_id: str, publish_id: str) -> None:
 
 
 def unchanged_build(
-    client: Client, run_id: str, connection_vars: set[str], *, full_refresh: bool, reads_raw: bool
+    client: Client, run_id: str, connection_vars: set[str], *, full_refresh: bool
 ) -> str | None:
-    """For a dbt step about to build: the live publish id when its inputs are those the live
-    marts were built from (so it need not), else None. A full refresh, and every step after a
-    staging step that built in this run, build. `reads_raw`: the step that builds staging
-    records the inputs it starts from."""
+    """For the dbt step about to build: the live publish id when its inputs are those the live
+    marts were built from (so it need not), else None, after recording the inputs this build
+    starts from (a publish of this run vouches for them). A full refresh always builds."""
     _ensure(client)
-    built = full_refresh or _read_in_run(client, run_id)
-    if built and not reads_raw:
-        return None
     inputs = current_inputs(client, connection_vars)
-    live = None if built else _unchanged_since_publish(client, inputs)
-    if live is None and reads_raw:  # the inputs this build starts from; a publish vouches
+    live = None if full_refresh else _unchanged_since_publish(client, inputs)
+    if live is None:
         client.insert(
             INPUTS_TABLE,
             [[run_id, "", inputs.project, inputs.versions]],

@@ -123,7 +123,7 @@ def test_a_long_step_off_a_terminal_gets_a_heartbeat_naming_it():
     clock = _FakeClock()
     display = StepDisplay(Console(file=buffer, width=150), clock=clock)
     with display:
-        display.step_started("dbt_staging")
+        display.step_started("dbt_build")
         display.step_started("ingest_uis")
         display.step_advanced("ingest_uis", 3, 1500, label="uis/calls")
         clock.now = HEARTBEAT_SECONDS - 1
@@ -135,7 +135,7 @@ def test_a_long_step_off_a_terminal_gets_a_heartbeat_naming_it():
         lines = buffer.getvalue().splitlines()
         assert len(lines) == 1
         waited = f"{HEARTBEAT_SECONDS:.0f} s"
-        assert f"dbt_staging ({waited})" in lines[0]
+        assert f"dbt_build ({waited})" in lines[0]
         assert f"uis/calls ({waited}, 1,500 rows)" in lines[0]
         clock.now = 2 * HEARTBEAT_SECONDS
         display.tick()
@@ -146,7 +146,7 @@ def test_a_long_step_off_a_terminal_gets_a_heartbeat_naming_it():
         display.tick()
     lines = buffer.getvalue().splitlines()
     assert "done   uis/calls" in lines[2] and "1,500 rows" in lines[2]
-    assert "dbt_staging" in lines[3] and "uis/calls" not in lines[3]
+    assert "dbt_build" in lines[3] and "uis/calls" not in lines[3]
     assert "\x1b" not in buffer.getvalue()
 
 

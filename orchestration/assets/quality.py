@@ -1,16 +1,16 @@
 """The quality gate in Dagster: GX suites as blocking asset checks, then the publish step.
 
-Raw suites check each raw table across loads (ids unique per version in the last load, no
-ids lost since the last passed gate) right after ingest; the checks a record shows on its own
-are dbt tests on the staging models, which fail `dbt_staging`. Either way a broken load stops
-the run before any intermediate table or mart is built. Mart suites check the candidate marts;
-only when all pass does `publish` make them live in `marts`, all of them in one commit, so BI
-never sees a failed build nor marts of two runs side by side. A publish also moves the
-watermark of the staging tables this run built and tested: the next run's row-level dbt tests
-read only the rows loaded after it (dbt_project/macros/tests/new_batch.sql). The marts
-published are dbt's (the models in models/marts/), not the suites' list: a new mart is
-published even before its suite exists (tests/orchestration/test_definitions.py fails until
-it does).
+Raw suites check each raw table across loads (ids unique per version in the last load, no ids
+lost since the last passed gate) right after ingest, before dbt reads it; the checks a record
+shows on its own are dbt tests on the staging models, which skip every model built on the
+failing table and fail `dbt_build`. Either way no mart suite or publish runs. Mart suites check
+the candidate marts; only when all pass does `publish` make them live in `marts`, all of them
+in one commit, so BI never sees a failed build nor marts of two runs side by side. A publish
+also moves the watermark of the staging tables this run built and tested: the next run's
+row-level dbt tests read only the rows loaded after it
+(dbt_project/macros/tests/new_batch.sql). The marts published are dbt's (the models in
+models/marts/), not the suites' list: a new mart is published even before its suite exists
+(tests/orchestration/test_definitions.py fails until it does).
 (No `from __future__ import annotations`: Dagster reads annotations at definition time.)
 """
 
@@ -40,7 +40,7 @@ from funnelhouse.expectations.gate import (
 )
 from funnelhouse.expectations.runner import SuiteOutcome, TableSuite, Validator
 from funnelhouse.expectations.suites import mart_suites, raw_suites
-from funnelhouse.orchestration.assets.dbt import MARTS, dbt_marts, dbt_staging
+from funnelhouse.orchestration.assets.dbt import MARTS, STAGING_KEYS, dbt_build
 from funnelhouse.orchestration.resources import WarehouseResource
 from funnelhouse.orchestration.unchanged_inputs import record_published
 from funnelhouse.warehouse.publish import CANDIDATE_DATABASE, PUBLISHED_DATABASE, publish
@@ -174,7 +174,7 @@ def _built_every_dbt_model(context: AssetExecutionContext) -> bool:
     ).records
     built = {r.event_log_entry.dagster_event.asset_key for r in records
              if r.event_log_entry.dagster_event is not None}  # fmt: skip
-    return built >= {*dbt_staging.keys, *dbt_marts.keys}
+    return built >= dbt_build.keys
 
 
 def _staging_built_here(context: AssetExecutionContext, client) -> list[str]:
@@ -187,7 +187,7 @@ def _staging_built_here(context: AssetExecutionContext, client) -> list[str]:
         ).result_rows
     }
     built = []
-    for key in sorted(dbt_staging.keys, key=lambda k: k.to_user_string()):
+    for key in sorted(STAGING_KEYS, key=lambda k: k.to_user_string()):
         if tuple(key.path) not in loaded:
             continue
         event = context.instance.get_latest_materialization_event(key)

@@ -39,7 +39,7 @@ from funnelhouse.ingest.http import SourceError
 from funnelhouse.ingest.sources import SOURCES
 from funnelhouse.orchestration.assets import dbt as dbt_assets
 from funnelhouse.orchestration.assets import ingest
-from funnelhouse.orchestration.assets.dbt import DBT_PROJECT, MARTS, dbt_staging
+from funnelhouse.orchestration.assets.dbt import DBT_PROJECT, MARTS, dbt_build
 from funnelhouse.orchestration.jobs import PIPELINE_EXECUTOR_CONFIG, pipeline_executor
 from funnelhouse.orchestration.modes import FULL_REFRESH, INCREMENTAL, MODE_TAG, SINCE_TAG
 from funnelhouse.orchestration.resources import WarehouseResource
@@ -195,7 +195,7 @@ def test_run_tags_alone_set_the_mode_of_ingest_and_dbt(monkeypatch, tags, dbt_ar
     uis = next(a for a in ingest.ingest_assets() if calls in a.keys)
     recorded.clear()
     result = materialize(
-        [uis, dbt_staging],
+        [uis, dbt_build],
         selection=[calls, AssetKey(["staging", "stg_uis__calls"])],
         resources={"dbt": _RecordingDbt(project_dir=DBT_PROJECT), "warehouse": _NoWarehouse()},
         tags=tags,

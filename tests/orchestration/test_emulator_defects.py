@@ -22,7 +22,7 @@ from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 from funnelhouse.dbt import run_dbt
 from funnelhouse.ingest.raw import RawStore
 from funnelhouse.ingest.sources import SOURCES, SourceSession
-from funnelhouse.orchestration.assets.dbt import dbt_marts, dbt_staging
+from funnelhouse.orchestration.assets.dbt import MANIFEST, STAGING_KEYS, dbt_build
 from funnelhouse.orchestration.assets.ingest import ingest_assets
 from funnelhouse.orchestration.assets.quality import MARTS, mart_checks, publish_marts, raw_checks
 from funnelhouse.orchestration.definitions import defs
@@ -64,7 +64,7 @@ class Defect:
     name: str
     streams: tuple[str, ...]  # re-read in full with the defect switched on at their sources
     failures: dict[str, set[str]]  # each failing check → its failing GX expectations
-    stopped_at: str  # the step that fails: dbt_staging (its tests) or raw_suites (GX)
+    stopped_at: str  # the step that fails: dbt_build (staging tests) or raw_suites (GX)
     incremental: tuple[str, ...] = ()  # those of `streams` read from their cursor instead
 
 
@@ -83,7 +83,7 @@ DEFECTS = [
                      "not_null_stg_bitrix24__stage_history_source_event_id"),
             dbt_test("bitrix24__calls", "not_null_stg_bitrix24__calls_source_call_id"),
         ]),
-        "dbt_staging",
+        "dbt_build",
     ),
     Defect(
         "negative_durations",
@@ -93,7 +93,7 @@ DEFECTS = [
             dbt_test("amocrm__call_notes", "at_least_stg_amocrm__call_notes_duration_seconds__0"),
             dbt_test("bitrix24__calls", "at_least_stg_bitrix24__calls_duration_seconds__0"),
         ]),
-        "dbt_staging",
+        "dbt_build",
     ),
     Defect(
         # A creation time a year late: in the future for recent records, out of order with
@@ -116,7 +116,7 @@ DEFECTS = [
             dbt_test("onec__sales", "not_in_future_stg_onec__sales_document_at"),
             dbt_test("onec__payments", "not_in_future_stg_onec__payments_document_at"),
         ]),
-        "dbt_staging",
+        "dbt_build",
     ),
     Defect(
         "unknown_stage_ids",
@@ -133,7 +133,7 @@ DEFECTS = [
                      "relationships_stg_bitrix24__stage_history_stage_key__stage_key__ref_"
                      "int_bitrix24__stages_"),
         ]),
-        "dbt_staging",
+        "dbt_build",
     ),
     Defect(
         # Raw keeps one record per id; ingest records the id conflict within a page. 1C reads
@@ -220,10 +220,10 @@ def _gated_run(warehouse, instance, streams: tuple[str, ...], incremental: tuple
     # read those views, so leaving them out would leave the marts unordered after the gate.
     staging = AssetSelection.assets(*(AssetKey(["staging", f"stg_{t}"]) for t in streams))
     selection = (
-        AssetSelection.assets(*(AssetKey(["raw", t]) for t in streams), *dbt_marts.keys,
-                              *publish_marts.keys)
+        AssetSelection.assets(*(AssetKey(["raw", t]) for t in streams),
+                              *(dbt_build.keys - STAGING_KEYS), *publish_marts.keys)
         | staging
-        | (staging.downstream() & AssetSelection.assets(*dbt_staging.keys))
+        | (staging.downstream() & AssetSelection.assets(*STAGING_KEYS))
     )  # fmt: skip
     sources = {t.split("__")[0] for t in streams}
     ops = {}
@@ -233,7 +233,7 @@ def _gated_run(warehouse, instance, streams: tuple[str, ...], incremental: tuple
         ops[f"ingest_{source}"] = {"config": {"full_refresh": not modes.pop()}}
     ingest = list({id(INGEST[t]): INGEST[t] for t in streams}.values())
     return materialize(
-        [*ingest, dbt_staging, dbt_marts, publish_marts, raw_checks, mart_checks],
+        [*ingest, dbt_build, publish_marts, raw_checks, mart_checks],
         selection=selection,
         resources={
             "warehouse": WarehouseResource(host=warehouse.host, port=warehouse.port),
@@ -256,7 +256,34 @@ def _messages(error) -> str:
 
 def _nothing_built_after_the_raw_gate(result) -> bool:
     built = {m.asset_key.path[0] for m in result.get_asset_materialization_events()}
-    return not built & {"intermediate", "marts_candidate", "marts"}
+    return not built & {"staging", "intermediate", "marts_candidate", "marts"}
+
+
+def _descendants(unique_id: str) -> set[str]:
+    """Every dbt model built on `unique_id`, by name, from the manifest's child map."""
+    children = MANIFEST["child_map"]
+    found: set[str] = set()
+    todo = [unique_id]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child.startswith("model.") and child not in found:
+                found.add(child)
+                todo.append(child)
+    return {child.split(".")[-1] for child in found}
+
+
+def _built_on_failed_tests(result, failures) -> set[str]:
+    """The models this run built on what a failed dbt test read. dbt build skips every model
+    built on the table a test checks; a test of two tables (relationships) holds back the
+    models built on both (dbt adds no edge that could make a cycle)."""
+    tests = {n["name"]: n for n in MANIFEST["nodes"].values() if n["resource_type"] == "test"}
+    held: set[str] = set()
+    for check in failures:
+        if check.startswith("staging/"):
+            parents = tests[check.split(":")[1]]["depends_on"]["nodes"]
+            held |= set.intersection(*(_descendants(p) for p in parents))
+    built = {m.asset_key.path[-1] for m in result.get_asset_materialization_events()}
+    return built & held
 
 
 @pytest.mark.parametrize("defect", DEFECTS, ids=[d.name for d in DEFECTS])
@@ -284,10 +311,15 @@ def test_defect_stops_the_run_at_named_expectations(clean, warehouse, defect):
         if not e.passed
     }
     assert failed == defect.failures
-    # The raw gate held: no mart built or checked, nothing published, marts byte-identical.
+    # The gate held: nothing built on a failed table, no mart checked, nothing published,
+    # marts byte-identical. (A raw suite stops the run before dbt; a staging test, before
+    # what dbt builds on its table.)
     assert _steps(result, "STEP_FAILURE") == {defect.stopped_at}
-    assert not _steps(result, "STEP_START") & {"dbt_marts", "mart_suites", "publish_marts"}
-    assert _nothing_built_after_the_raw_gate(result)
+    assert not _steps(result, "STEP_START") & {"mart_suites", "publish_marts"}
+    if defect.stopped_at == "raw_suites":
+        assert _nothing_built_after_the_raw_gate(result)
+    assert not _built_on_failed_tests(result, defect.failures)
+    assert "publish_marts" not in _steps(result, "STEP_SUCCESS")
     assert marts_fingerprint(client) == before
 
 
@@ -323,6 +355,6 @@ def test_1c_object_without_ref_key_fails_the_run_at_ingest(clean, warehouse, ful
         ), errors["ingest_onec"]
     assert raw_onec("raw") == raw_onec(CLEAN_RAW)  # rows and cursors as they were
     assert not result.get_asset_check_evaluations()
-    assert not _steps(result, "STEP_START") & {"dbt_staging", "raw_suites", "publish_marts"}
+    assert not _steps(result, "STEP_START") & {"dbt_build", "raw_suites", "publish_marts"}
     assert _nothing_built_after_the_raw_gate(result)
     assert marts_fingerprint(client) == before
