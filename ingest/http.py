@@ -8,6 +8,7 @@ decides *how* to wait and retry, and makes sure no secret reaches a log line or 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import logging
 import queue
@@ -22,6 +23,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 import requests
+import urllib3
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -200,7 +202,10 @@ class HttpSource:
     rate: Limiter
     session: requests.Session = field(default_factory=requests.Session)
     secrets: tuple[str, ...] = ()
-    timeout: tuple[float, float] = (10.0, 120.0)
+    timeout: tuple[float, float] = (10.0, 120.0)  # connect; read, for the whole body
+    # No page of these APIs comes near it; a body past it (a gzip of a few KiB can decompress
+    # to gigabytes) fails the source instead of the run's memory.
+    max_body_bytes: int = 256 * 2**20
     max_attempts: int = 8
     max_retry_seconds: float = 600.0
     backoff_base: float = 0.5
@@ -233,7 +238,8 @@ class HttpSource:
         def attempt() -> requests.Response:
             self.stats.add(throttled_seconds=self.rate.acquire(), requests=1)
             try:
-                response = self.session.request(method, url, **kwargs)
+                response = self.session.request(method, url, stream=True, **kwargs)
+                self._read_body(stream, url, response, kwargs["timeout"])
             except requests.RequestException as exc:
                 unfixable = _unfixable(exc, url)
                 if unfixable:
@@ -300,6 +306,45 @@ class HttpSource:
                 ),
             )
         return response
+
+    def _read_body(self, stream: str, url: str, response: requests.Response, timeout: Any) -> None:
+        """Read the body into `response`, decompressed, within `max_body_bytes` and within the
+        read timeout as a whole: requests applies it to each socket read, so a server sending
+        a byte now and then held the run forever. One socket read at a time (`read1`), so the
+        clock is looked at between them."""
+        read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
+        deadline = None if read_timeout is None else time.monotonic() + float(read_timeout)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while chunk := response.raw.read1(2**16, decode_content=True):
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    raise self.fatal(
+                        stream,
+                        f"the response from {_path(url)} is over {self.max_body_bytes:,} bytes "
+                        "once decompressed",
+                        "no page of this API is so large: check what answers at "
+                        f"{self.url_var or f'the {self.source} base URL'}, or lower the "
+                        "source's page size",
+                    )
+                if deadline is not None and time.monotonic() > deadline:
+                    raise RetryableResponse(
+                        f"the response from {_path(url)} took over {read_timeout} s to arrive "
+                        f"({size:,} bytes so far)"
+                    )
+                chunks.append(chunk)
+        except (SourceFatal, RetryableResponse):
+            response.close()
+            raise
+        except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
+            response.close()  # a broken transfer, a bad encoding, a socket read timing out
+            raise requests.ConnectionError(
+                f"reading the body: {type(exc).__name__}: {exc}"
+            ) from None
+        response._content = b"".join(chunks)  # what requests itself stores once read
+        response._content_consumed = True
+        response.close()  # returns the connection to the pool: the body was read to its end
 
     def _fix_address(self) -> str:
         where = self.url_var or f"the {self.source} base URL"

@@ -132,6 +132,13 @@ def _get(http: HttpSource, stream: str, entity: str, params: dict[str, Any]) -> 
         )
     if not isinstance(body, dict) or not isinstance(body.get("value"), list):
         raise SourceError(SOURCE, stream, f"{entity}: expected an OData collection with `value`")
+    for i, row in enumerate(body["value"]):
+        if not isinstance(row, dict):
+            raise SourceError(
+                SOURCE, stream,
+                f"{entity}: item {i} of `value` is {type(row).__name__}, expected an object; "
+                "nothing was written for this stream and its cursor has not moved",
+            )  # fmt: skip
     return body["value"]
 
 
@@ -139,16 +146,30 @@ def _scan(
     http: HttpSource, stream: OneCStream, entity: str, select: str | None, page: int
 ) -> Iterator[list[dict]]:
     skip = 0
+    previous: set[Any] = set()
     while True:
         params: dict[str, Any] = {"$orderby": stream.id_field, "$top": page, "$skip": skip}
         if select:
             params["$select"] = select
         rows = _get(http, stream.name, entity, params)
+        keys = {row.get(stream.id_field) for row in rows}
+        if skip and rows and keys <= previous:
+            # A server that ignores $skip (or $orderby) answers the same page again: it would
+            # be read forever. (An object created during the scan shifts the pages after it by
+            # one: a page then repeats one key, not all of them.)
+            raise SourceError(
+                SOURCE, stream.name,
+                f"{entity}: the page at $skip={skip} holds only {stream.id_field}s of the page "
+                "before it: the server ignores $skip or $orderby, and the scan would not end. "
+                "Check the OData publication of this entity in 1C; nothing was written for "
+                "this stream and its cursor has not moved.",
+            )  # fmt: skip
         if rows:
             yield rows
         if len(rows) < page:
             return
         skip += len(rows)
+        previous = keys
 
 
 def _record(stream: OneCStream, row: dict) -> RawRecord:

@@ -221,6 +221,15 @@ def extractor(
             offset += len(rows)
             if not rows or offset >= total:
                 return
+            if offset > OFFSET_CAP + settings.page_size:
+                # The window was split until it held no more than the API pages through; one
+                # that keeps growing while read would be paged forever.
+                raise SourceError(
+                    SOURCE, stream.name,
+                    f"the window {frm:%Y-%m-%d %H:%M:%S} to {till:%Y-%m-%d %H:%M:%S} kept "
+                    f"growing while read (total_items {total:,} at offset {offset:,}, past the "
+                    f"API's offset limit of {OFFSET_CAP:,}); rerun: the cursor has not moved",
+                )  # fmt: skip
 
     def run(state: SyncState) -> Iterator[list[RawRecord]]:
         now = datetime.now(tz).replace(tzinfo=None, microsecond=0) + timedelta(days=1)

@@ -235,3 +235,122 @@ def test_a_source_paging_in_a_loop_fails_its_stream(emulators, store, monkeypatc
     with pytest.raises(SourceError, match="does not move past 1: the source pages in a loop"):
         new_session(store).sync("bitrix24", "users")
     assert canned.hits == 2
+
+
+class _Hostile(BaseHTTPRequestHandler):
+    """The server's `answer(handler)` writes the whole response; `sent` counts body bytes."""
+
+    def _answer(self) -> None:
+        self.server.answer(self)  # type: ignore[attr-defined]
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: object) -> None:  # quiet
+        pass
+
+
+@pytest.fixture
+def hostile() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    server.daemon_threads = True
+    server.sent = 0  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_body_that_decompresses_past_the_cap_fails_the_source(emulators, store, hostile):
+    """A gzip of a few KiB decompressed to 100 MiB in memory before anything looked at it.
+    Now a body past `max_body_bytes` once decompressed fails the source without reading the
+    rest; a body under it is decompressed as before."""
+    import gzip
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        size = int(handler.path.rsplit("/", 1)[-1])
+        body = gzip.compress(b"[" + b"0," * size + b"0]", 9)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    hostile.answer = answer  # type: ignore[attr-defined]
+    http = new_session(store).http(SOURCES["uis"])
+    http.max_body_bytes = 2**20
+    base = f"http://127.0.0.1:{hostile.server_port}"
+    ok = http.request("calls", "GET", f"{base}/1000")
+    assert ok.json() == [0] * 1001
+    with pytest.raises(SourceFatal, match=r"over 1,048,576 bytes once decompressed") as bomb:
+        http.request("calls", "GET", f"{base}/{50 * 2**20}")  # 100 MiB of JSON
+    assert "page size" in bomb.value.fix
+    assert (http.stats.requests, http.stats.retries) == (2, 0)
+
+
+def test_a_body_trickling_in_fails_within_the_read_timeout(emulators, store, hostile):
+    """requests applies its read timeout to each socket read: a server sending a byte every
+    50 ms kept a request (and the run) waiting for as long as it liked. The timeout is now
+    for the whole body: the client hangs up after about 0.5 s here, not after the 600 bytes
+    the server would send over 30 s."""
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", "100000")
+        handler.end_headers()
+        for _ in range(600):
+            try:
+                handler.wfile.write(b" ")
+                handler.wfile.flush()
+            except OSError:  # the client hung up
+                return
+            hostile.sent += 1  # type: ignore[attr-defined]
+            threading.Event().wait(0.05)
+
+    hostile.answer = answer  # type: ignore[attr-defined]
+    http = new_session(store).http(SOURCES["uis"])
+    http.timeout, http.max_attempts = (5.0, 0.5), 1
+    with pytest.raises(SourceError, match="gave up after 1 attempts"):
+        http.request("calls", "GET", f"http://127.0.0.1:{hostile.server_port}/")
+    assert hostile.sent < 300  # type: ignore[attr-defined]
+
+
+def test_a_1c_server_ignoring_skip_fails_the_stream(emulators, store, monkeypatch, canned):
+    """An OData server that ignores $skip answers the first page again and again: the key scan
+    read it forever. A page holding only keys of the page before it fails the stream."""
+    canned.body = {"value": [{"Ref_Key": k, "DataVersion": "1", "DeletionMark": False}
+                             for k in ("a", "b")]}  # fmt: skip
+    monkeypatch.setenv("ONEC_BASE_URL", f"http://127.0.0.1:{canned.server_port}/odata")
+    monkeypatch.setenv("ONEC_PAGE_SIZE", "2")
+    with pytest.raises(SourceError, match=r"page at \$skip=2 holds only Ref_Keys of the page"):
+        new_session(store).sync("onec", "counterparties")
+    assert canned.hits == 2
+
+
+def test_a_uis_window_growing_while_read_fails_the_stream(emulators, store, monkeypatch, hostile):
+    """UIS reports `total_items` with every page; a server raising it with every page was read
+    forever. Past the API's offset limit the window fails (the limit is lowered here)."""
+    from funnelhouse.ingest import uis
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        request = json.loads(handler.rfile.read(int(handler.headers["Content-Length"])))
+        offset, limit = request["params"]["offset"], request["params"]["limit"]
+        rows = [{"id": offset + i, "start_time": "2026-01-01 00:00:00"} for i in range(limit)]
+        body = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": {
+            "data": rows, "metadata": {"total_items": offset + 2 * limit}}}).encode()  # fmt: skip
+        hostile.sent += 1  # type: ignore[attr-defined]
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    hostile.answer = answer  # type: ignore[attr-defined]
+    monkeypatch.setattr(uis, "OFFSET_CAP", 10)
+    monkeypatch.setenv("UIS_BASE_URL", f"http://127.0.0.1:{hostile.server_port}")
+    monkeypatch.setenv("UIS_PAGE_SIZE", "2")
+    with pytest.raises(SourceError, match=r"kept growing while read \(total_items 16 at offset 14"):
+        new_session(store).sync("uis", "calls")
+    assert hostile.sent == 7  # type: ignore[attr-defined]
