@@ -11,6 +11,7 @@ import contextlib
 import http.client
 import json
 import logging
+import math
 import queue
 import socket
 import ssl
@@ -413,10 +414,33 @@ def _hint(status: int) -> str:
     return ""
 
 
+class _NotFinite(ValueError):
+    """A number JSON cannot hold: Python reads NaN, Infinity and 1e999 and would store them in
+    raw as NaN/Infinity, which no JSON reader (ClickHouse's included) reads back."""
+
+
+def _refuse_constant(token: str) -> float:
+    raise _NotFinite(token)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _NotFinite(text)
+    return value
+
+
 def parse_json(source: HttpSource, stream: str, response: requests.Response) -> Any:
     """JSON body, or a retryable error: a truncated body is usually a broken transfer."""
     try:
-        return response.json()
+        return json.loads(response.content, parse_constant=_refuse_constant, parse_float=_finite)
+    except _NotFinite as exc:
+        raise SourceError(
+            source.source,
+            stream,
+            f"JSON from {_path(response.url)} holds {str(exc)[:40]!r}, not a finite number; "
+            "nothing was written for this stream and its cursor has not moved",
+        ) from None
     except RecursionError:
         raise source.fatal(
             stream,

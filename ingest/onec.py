@@ -15,6 +15,7 @@ Quirks handled here and nowhere else:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ from funnelhouse.ingest.sync import Extractor, Stream, SyncState
 SOURCE = "onec"
 KEYS_PER_FILTER = 20  # `Ref_Key eq guid'…' or …` keeps URLs short
 FULL_FETCH_SHARE = 0.3  # above this share of changed keys, one full read is cheaper
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 class OneCSettings(SourceSettings):
@@ -181,10 +183,25 @@ def _record(stream: OneCStream, row: dict) -> RawRecord:
     )
 
 
+def _require_guid(stream: OneCStream, entity: str, key: object) -> None:
+    """A key the scan read is sent back in a `$filter` (`guid'<key>'`): anything but a GUID
+    would change that filter, and 1C's keys are always GUIDs."""
+    if not (isinstance(key, str) and GUID.fullmatch(key)):
+        raise SourceError(
+            SOURCE, stream.name,
+            f"{entity} returned a {stream.id_field} that is not a GUID (expected 8-4-4-4-12 "
+            "hex digits); nothing was written for this stream and its cursor has not moved. "
+            "Check the OData publication of this entity in 1C.",
+            record=f"{stream.id_field}={str(key)[:100]!r}",
+        )  # fmt: skip
+
+
 def _require_keys(stream: OneCStream, entity: str, rows: list[dict]) -> None:
     """1C objects always have a Ref_Key; without one there is nothing to track or fetch."""
     for row in rows:
-        if not row.get(stream.id_field):
+        if row.get(stream.id_field):
+            _require_guid(stream, entity, row[stream.id_field])
+        else:
             raise SourceError(
                 SOURCE, stream.name,
                 f"{entity} returned an object without {stream.id_field} (expected a GUID); "
@@ -216,6 +233,7 @@ def extractor(
                 if not key:
                     keyless += 1
                     continue
+                _require_guid(stream, entity, key)
                 if scanned.get(key, version) != version:
                     twice.add(key)
                 scanned[key] = version

@@ -320,8 +320,9 @@ def test_a_body_trickling_in_fails_within_the_read_timeout(emulators, store, hos
 def test_a_1c_server_ignoring_skip_fails_the_stream(emulators, store, monkeypatch, canned):
     """An OData server that ignores $skip answers the first page again and again: the key scan
     read it forever. A page holding only keys of the page before it fails the stream."""
+    keys = ("0c6b1a52-3f3a-11ee-8c6a-0242ac120002", "1d7c2b63-3f3a-11ee-8c6a-0242ac120002")
     canned.body = {"value": [{"Ref_Key": k, "DataVersion": "1", "DeletionMark": False}
-                             for k in ("a", "b")]}  # fmt: skip
+                             for k in keys]}  # fmt: skip
     monkeypatch.setenv("ONEC_BASE_URL", f"http://127.0.0.1:{canned.server_port}/odata")
     monkeypatch.setenv("ONEC_PAGE_SIZE", "2")
     with pytest.raises(SourceError, match=r"page at \$skip=2 holds only Ref_Keys of the page"):
@@ -354,3 +355,39 @@ def test_a_uis_window_growing_while_read_fails_the_stream(emulators, store, monk
     with pytest.raises(SourceError, match=r"kept growing while read \(total_items 16 at offset 14"):
         new_session(store).sync("uis", "calls")
     assert hostile.sent == 7  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("body", [b'{"a": NaN}', b'{"a": [-Infinity]}', b'{"a": 1e999}'])
+def test_a_number_json_cannot_hold_fails_the_stream(emulators, store, body):
+    """Python reads NaN, Infinity and 1e999 and stored them in raw as NaN/Infinity: JSON that
+    ClickHouse's JSON functions do not read, so staging saw a default where the source had sent
+    garbage. The stream fails instead, naming what it read."""
+    from funnelhouse.ingest.http import parse_json
+
+    http = new_session(store).http(SOURCES["uis"])
+    with pytest.raises(SourceError, match="not a finite number") as error:
+        parse_json(http, "calls", _response(body))
+    assert not isinstance(error.value, SourceFatal)  # the source's other streams still load
+    finite = parse_json(http, "calls", _response(b'{"a": [1.5, -2e3, 0]}'))
+    assert finite == {"a": [1.5, -2000.0, 0]}
+
+
+def _response(body: bytes):
+    import requests
+
+    response = requests.Response()
+    response._content, response.url = body, "http://127.0.0.1/api"
+    return response
+
+
+def test_a_1c_key_that_is_no_guid_fails_the_stream(emulators, store, monkeypatch, canned):
+    """A key from the scan goes back to the server inside `$filter=Ref_Key eq guid'<key>'`: a
+    key holding a quote rewrote that filter. 1C keys are GUIDs; anything else fails the stream,
+    naming the key, before any filter is sent."""
+    key = "0c6b1a52-3f3a-11ee-8c6a-0242ac120002' or DeletionMark eq true or Ref_Key eq guid'"
+    canned.body = {"value": [{"Ref_Key": key, "DataVersion": "1", "DeletionMark": False}]}
+    monkeypatch.setenv("ONEC_BASE_URL", f"http://127.0.0.1:{canned.server_port}/odata")
+    with pytest.raises(SourceError, match="not a GUID") as error:
+        new_session(store).sync("onec", "counterparties")
+    assert "or DeletionMark eq true" in str(error.value)
+    assert canned.hits == 1
