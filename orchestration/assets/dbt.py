@@ -1,12 +1,12 @@
 """The dbt project as Dagster assets, built and tested by one `dbt build`.
 
 The raw suites check raw after ingest, before this step. In the one `dbt build`, each staging
-model's tests run before anything built on it: a failed test skips every intermediate model
-and mart built on its table (on both tables, for a relationship test) and fails the step, so
-no mart suite or publish runs; other models may be built into intermediate and the candidate
-marts, which BI never reads and the next run rebuilds. One dbt process instead of
-one per layer: dbt's start and project load (about 4 s) are paid once per run, and dbt runs
-the marts of one source while it still tests the staging tables of another.
+model's tests run before anything built on it: a failed test skips every intermediate model and
+mart built on its table (on both tables, for a relationship test) and fails the step, so no
+mart suite or publish runs; other models may be built into intermediate and the candidate
+marts, which BI never reads and the next run rebuilds. One dbt process instead of one per
+layer: dbt's start and project load (about 4 s) are paid once per run, and dbt runs the marts
+of one source while it still tests the staging tables of another.
 (No `from __future__ import annotations`: Dagster reads annotations at definition time.)
 """
 
@@ -70,41 +70,36 @@ def _marts() -> dict[str, AssetKey]:
 MARTS: dict[str, AssetKey] = dict(sorted(_marts().items()))
 
 
-def _dbt_step(name: str, select: str):
-    """One `dbt build` over a selection, as a Dagster multi-asset; none when the inputs are
-    those the live marts were built from (Dagster then skips the steps after it)."""
-
-    @dbt_assets(
-        manifest=MANIFEST,
-        project=DBT_PROJECT,
-        select=select,
-        name=name,
-        dagster_dbt_translator=TRANSLATOR,
-    )
-    def _step(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-        env = dbt_env(warehouse.settings())
-        os.environ.update(env)
-        full_refresh = is_full_refresh(context)
-        with warehouse.client() as client:
-            live = unchanged_build(client, context.run.run_id, set(env), full_refresh=full_refresh)
-        if live is not None:
-            context.log.info(unchanged_message(live))
-            # The live marts are current, not stale: what the freshness checks read.
-            now = MetadataValue.timestamp(time.time())
-            for mart in MARTS:
-                context.log_event(AssetObservation(
-                    asset_key=AssetKey([PUBLISHED_DATABASE, mart]),
-                    metadata={LAST_UPDATED: now, "publish_id": live,
-                              "how": "inputs unchanged since this publish"},
-                ))  # fmt: skip
-            return
-        args = ["build", *(["--full-refresh"] if full_refresh else [])]
-        yield from dbt.cli(args, context=context).stream()
-
-    return _step
+@dbt_assets(
+    manifest=MANIFEST,
+    project=DBT_PROJECT,
+    select="fqn:*",
+    name="dbt_build",
+    dagster_dbt_translator=TRANSLATOR,
+)
+def dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """`dbt build` of the selected models; nothing when the inputs are those the live marts
+    were built from (Dagster then skips the steps after it)."""
+    env = dbt_env(warehouse.settings())
+    os.environ.update(env)
+    full_refresh = is_full_refresh(context)
+    with warehouse.client() as client:
+        live = unchanged_build(client, context.run.run_id, set(env), full_refresh=full_refresh)
+    if live is not None:
+        context.log.info(unchanged_message(live))
+        # The live marts are current, not stale: what the freshness checks read.
+        now = MetadataValue.timestamp(time.time())
+        for mart in MARTS:
+            context.log_event(AssetObservation(
+                asset_key=AssetKey([PUBLISHED_DATABASE, mart]),
+                metadata={LAST_UPDATED: now, "publish_id": live,
+                          "how": "inputs unchanged since this publish"},
+            ))  # fmt: skip
+        return
+    args = ["build", *(["--full-refresh"] if full_refresh else [])]
+    yield from dbt.cli(args, context=context).stream()
 
 
-dbt_build = _dbt_step("dbt_build", "fqn:*")
 # The staging models (the layer over raw; ephemeral ones are no asset): a publish moves the
 # batch-validation watermark of those this run built and tested.
 STAGING_KEYS: frozenset[AssetKey] = frozenset(dbt_build.keys) & {
