@@ -78,6 +78,7 @@ class StepState:
     started: float
     pages: int | None = None
     rows: int | None = None
+    done: str = ""  # what a step without pages has finished so far ("40 tables, 120 checks")
     task: TaskID | None = None
 
 
@@ -183,6 +184,16 @@ class StepDisplay:
                     state.task, description=state.label, counts=f"{pages:,} pages, {rows:,} rows"
                 )
 
+    def step_counted(self, step_key: str, done: str) -> None:
+        """What a step without pages (the dbt build, the suites) has finished so far."""
+        with self._lock:
+            state = self.running.get(step_key)
+            if state is None:
+                return
+            state.done = done
+            if self._live and state.task is not None:
+                self._live.update(state.task, counts=done)
+
     def stream_finished(self, step_key: str, outcome: StepOutcome) -> None:
         """A stream of a running ingest step is loaded; the step goes on with the next."""
         with self._lock:
@@ -239,6 +250,7 @@ class StepDisplay:
             doing = [
                 f"{s.label} ({now - s.started:.0f} s"
                 + (f", {s.rows:,} rows" if s.rows is not None else "")
+                + (f", {s.done}" if s.done else "")
                 + ")"
                 for s in self.running.values()
             ]
@@ -298,6 +310,19 @@ class _StepTally:
     failed: int = 0
     started: float | None = None
     detail: str = ""
+
+    def so_far(self) -> str:
+        checks = self.passed + self.failed
+        return ", ".join(
+            part
+            for part in (
+                _count(self.assets or None, "tables"),
+                f"{checks:,} checks" + (f" ({self.failed} failed)" if self.failed else "")
+                if checks
+                else "",
+            )
+            if part
+        )
 
 
 @dataclass
@@ -365,12 +390,16 @@ class RunWatcher:
                     rows=int(meta["rows"].value),  # type: ignore[arg-type]
                     pages=int(meta["pages"].value),  # type: ignore[arg-type]
                 ))  # fmt: skip
+            elif not ingest:
+                self.display.step_counted(step, tally.so_far())
         elif kind == T.ASSET_CHECK_EVALUATION:
             evaluation = event.asset_check_evaluation_data
             if evaluation.passed:
                 tally.passed += 1
             else:
                 tally.failed += 1
+            if not ingest:
+                self.display.step_counted(step, tally.so_far())
         elif kind == T.STEP_SUCCESS and ingest:
             self.display.step_finished(step, None)  # its streams were reported one by one
         elif kind in (T.STEP_SUCCESS, T.STEP_FAILURE):  # the failure's cause: in JobFailed

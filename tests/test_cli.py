@@ -124,6 +124,7 @@ def test_a_long_step_off_a_terminal_gets_a_heartbeat_naming_it():
     display = StepDisplay(Console(file=buffer, width=150), clock=clock)
     with display:
         display.step_started("dbt_build")
+        display.step_counted("dbt_build", "40 tables, 120 checks")  # what dbt has built so far
         display.step_started("ingest_uis")
         display.step_advanced("ingest_uis", 3, 1500, label="uis/calls")
         clock.now = HEARTBEAT_SECONDS - 1
@@ -135,7 +136,7 @@ def test_a_long_step_off_a_terminal_gets_a_heartbeat_naming_it():
         lines = buffer.getvalue().splitlines()
         assert len(lines) == 1
         waited = f"{HEARTBEAT_SECONDS:.0f} s"
-        assert f"dbt_build ({waited})" in lines[0]
+        assert f"dbt_build ({waited}, 40 tables, 120 checks)" in lines[0]
         assert f"uis/calls ({waited}, 1,500 rows)" in lines[0]
         clock.now = 2 * HEARTBEAT_SECONDS
         display.tick()
@@ -148,6 +149,19 @@ def test_a_long_step_off_a_terminal_gets_a_heartbeat_naming_it():
     assert "done   uis/calls" in lines[2] and "1,500 rows" in lines[2]
     assert "dbt_build" in lines[3] and "uis/calls" not in lines[3]
     assert "\x1b" not in buffer.getvalue()
+
+
+def test_a_step_without_pages_counts_what_it_finished():
+    """The dbt step reports its tables and tests as Dagster records them: a long build shows
+    how far it is, and a failed test says so before the step ends."""
+    from funnelhouse.progress import _StepTally
+
+    tally = _StepTally()
+    assert tally.so_far() == ""
+    tally.assets, tally.passed = 40, 1200
+    assert tally.so_far() == "40 tables, 1,200 checks"
+    tally.failed = 2
+    assert tally.so_far() == "40 tables, 1,202 checks (2 failed)"
 
 
 def test_a_retried_source_step_keeps_one_line_per_stream():
