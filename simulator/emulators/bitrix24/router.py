@@ -72,6 +72,7 @@ class Bitrix24(Emulator):
         self.c = world.company
         self.tz = self.c.cfg.bitrix_tz
         self._list_requests: dict[str, int] = {}
+        self.live_deals: products.LiveDeals | None = None  # products.live_deals() keeps it
         self.is_b24 = self.c.leads["crm"].to_numpy() == BITRIX24
         self.user_ids = self.c.managers["user_id"].to_numpy()
         self.client_manager = client_managers(self.c)
@@ -213,12 +214,15 @@ class Bitrix24(Emulator):
                     400, "ENTITY_TYPE_NOT_SUPPORTED", f"Entity type {et or '?'} is not supported"
                 )
         upper = method in UPPER
-        view = table.view(self)
-        if method == "crm.stagehistory.list" and str(params.get("entityTypeId")) == "1":
-            view = view.iloc[0:0]  # no Bitrix24 leads in this company: deals are created directly
         flt = params.get("FILTER" if upper else "filter", params.get("filter", {}))
         if flt in (None, "", []):
             flt = {}
+        if method == "crm.item.productrow.list":  # one deal's rows, not a scan of all of them
+            view = products.view(self, products.owner_of(flt, self.tz))
+        else:
+            view = table.view(self)
+        if method == "crm.stagehistory.list" and str(params.get("entityTypeId")) == "1":
+            view = view.iloc[0:0]  # no Bitrix24 leads in this company: deals are created directly
         if not isinstance(flt, dict):
             raise ApiError(400, "", "Parameter 'filter' must be array.")
         if method == "crm.item.productrow.list":
