@@ -44,15 +44,22 @@ class _Canned(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def canned() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Canned)
-    server.hits, server.status, server.body = 0, 200, {}  # type: ignore[attr-defined]
+def _serve(handler: type[BaseHTTPRequestHandler], **state: object) -> Iterator[ThreadingHTTPServer]:
+    """A local server for one test, its handler reading `state` from the server."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    for name, value in state.items():
+        setattr(server, name, value)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def canned() -> Iterator[ThreadingHTTPServer]:
+    yield from _serve(_Canned, hits=0, status=200, body={})
 
 
 def _self_signed(tmp: Path) -> tuple[Path, Path]:
@@ -251,14 +258,7 @@ class _Hostile(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def hostile() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
-    server.daemon_threads = True
-    server.sent = 0  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    yield from _serve(_Hostile, sent=0)
 
 
 def test_a_body_that_decompresses_past_the_cap_fails_the_source(emulators, store, hostile):
