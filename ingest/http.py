@@ -203,7 +203,8 @@ class HttpSource:
     rate: Limiter
     session: requests.Session = field(default_factory=requests.Session)
     secrets: tuple[str, ...] = ()
-    timeout: tuple[float, float] = (10.0, 120.0)  # connect; read, for the whole body
+    timeout: tuple[float, float] = (10.0, 120.0)  # connect; each read (the headers' too)
+    body_timeout: float = 600.0  # the whole body, once the headers are in
     # No page of these APIs comes near it; a body past it (a gzip of a few KiB can decompress
     # to gigabytes) fails the source instead of the run's memory.
     max_body_bytes: int = 256 * 2**20
@@ -240,7 +241,7 @@ class HttpSource:
             self.stats.add(throttled_seconds=self.rate.acquire(), requests=1)
             try:
                 response = self.session.request(method, url, stream=True, **kwargs)
-                self._read_body(stream, url, response, kwargs["timeout"])
+                self._read_body(stream, url, response)
             except requests.RequestException as exc:
                 unfixable = _unfixable(exc, url)
                 if unfixable:
@@ -308,13 +309,30 @@ class HttpSource:
             )
         return response
 
-    def _read_body(self, stream: str, url: str, response: requests.Response, timeout: Any) -> None:
-        """Read the body into `response`, decompressed, within `max_body_bytes` and within the
-        read timeout as a whole: requests applies it to each socket read, so a server sending
-        a byte now and then held the run forever. One socket read at a time (`read1`), so the
-        clock is looked at between them."""
-        read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
-        deadline = None if read_timeout is None else time.monotonic() + float(read_timeout)
+    def _read_body(self, stream: str, url: str, response: requests.Response) -> None:
+        """Read the body into `response`, decompressed, within `max_body_bytes` and within
+        `body_timeout` as a whole. requests applies its read timeout to each socket read, and a
+        server sending a byte now and then (or compressed blocks that decode to nothing, or
+        chunk trailers without end) held the run forever: a timer shuts the socket down when
+        the time is up, which ends any read under way."""
+        sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+        expired = threading.Event()
+
+        def hang_up() -> None:
+            expired.set()
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        def too_slow(size: int) -> RetryableResponse:
+            return RetryableResponse(
+                f"the response from {_path(url)} took over {self.body_timeout:g} s to arrive "
+                f"({size:,} bytes so far)"
+            )
+
+        watchdog = threading.Timer(self.body_timeout, hang_up)
+        watchdog.daemon = True
+        watchdog.start()
         chunks: list[bytes] = []
         size = 0
         try:
@@ -329,20 +347,23 @@ class HttpSource:
                         f"{self.url_var or f'the {self.source} base URL'}, or lower the "
                         "source's page size",
                     )
-                if deadline is not None and time.monotonic() > deadline:
-                    raise RetryableResponse(
-                        f"the response from {_path(url)} took over {read_timeout} s to arrive "
-                        f"({size:,} bytes so far)"
-                    )
+                if expired.is_set():
+                    raise too_slow(size)
                 chunks.append(chunk)
+            if expired.is_set():  # the shutdown may read as the end of the body
+                raise too_slow(size)
         except (SourceFatal, RetryableResponse):
             response.close()
             raise
         except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
             response.close()  # a broken transfer, a bad encoding, a socket read timing out
+            if expired.is_set():
+                raise too_slow(size) from None
             raise requests.ConnectionError(
                 f"reading the body: {type(exc).__name__}: {exc}"
             ) from None
+        finally:
+            watchdog.cancel()
         response._content = b"".join(chunks)  # what requests itself stores once read
         response._content_consumed = True
         response.close()  # returns the connection to the pool: the body was read to its end
@@ -431,7 +452,9 @@ def _finite(text: str) -> float:
 
 
 def parse_json(source: HttpSource, stream: str, response: requests.Response) -> Any:
-    """JSON body, or a retryable error: a truncated body is usually a broken transfer."""
+    """JSON body, or a retryable error: a truncated body is usually a broken transfer. The
+    bytes are decoded as JSON says (UTF-8, -16 or -32, detected): none of these APIs sends
+    another charset."""
     try:
         return json.loads(response.content, parse_constant=_refuse_constant, parse_float=_finite)
     except _NotFinite as exc:

@@ -154,15 +154,18 @@ def _scan(
         if select:
             params["$select"] = select
         rows = _get(http, stream.name, entity, params)
-        keys = {row.get(stream.id_field) for row in rows}
-        if skip and rows and keys <= previous:
+        for row in rows:  # a key missing is the caller's to handle; any other is a GUID
+            if row.get(stream.id_field):
+                _require_guid(stream, entity, row[stream.id_field])
+        keys = {row.get(stream.id_field) or "" for row in rows}
+        if skip and rows and keys == previous:
             # A server that ignores $skip (or $orderby) answers the same page again: it would
             # be read forever. (An object created during the scan shifts the pages after it by
-            # one: a page then repeats one key, not all of them.)
+            # one: a page then repeats a key, not the whole page.)
             raise SourceError(
                 SOURCE, stream.name,
-                f"{entity}: the page at $skip={skip} holds only {stream.id_field}s of the page "
-                "before it: the server ignores $skip or $orderby, and the scan would not end. "
+                f"{entity}: the page at $skip={skip} repeats the page before it: the server "
+                "ignores $skip or $orderby, and the scan would not end. "
                 "Check the OData publication of this entity in 1C; nothing was written for "
                 "this stream and its cursor has not moved.",
             )  # fmt: skip
@@ -233,7 +236,6 @@ def extractor(
                 if not key:
                     keyless += 1
                     continue
-                _require_guid(stream, entity, key)
                 if scanned.get(key, version) != version:
                     twice.add(key)
                 scanned[key] = version

@@ -221,9 +221,10 @@ def extractor(
             offset += len(rows)
             if not rows or offset >= total:
                 return
-            if offset > OFFSET_CAP + settings.page_size:
-                # The window was split until it held no more than the API pages through; one
-                # that keeps growing while read would be paged forever.
+            if offset > OFFSET_CAP:
+                # The window was split until the API could page through it; one that grew
+                # while read past the offsets the API serves (or a server raising
+                # `total_items` with every page, which was read forever) fails here.
                 raise SourceError(
                     SOURCE, stream.name,
                     f"the window {frm:%Y-%m-%d %H:%M:%S} to {till:%Y-%m-%d %H:%M:%S} kept "

@@ -2,7 +2,7 @@
 
 The raw suites check raw after ingest, before this step. In the one `dbt build`, each staging
 model's tests run before anything built on it: a failed test skips every intermediate model and
-mart built on its table (on both tables, for a relationship test) and fails the step, so no
+mart built on its table (for a relationship test, on both its tables) and fails the step, so no
 mart suite or publish runs; other models may be built into intermediate and the candidate
 marts, which BI never reads and the next run rebuilds. One dbt process instead of one per
 layer: dbt's start and project load (about 4 s) are paid once per run, and dbt runs the marts
