@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -222,16 +223,18 @@ def test_a_redirect_is_not_followed_with_the_credentials(emulators, store, monke
 def test_json_nested_too_deeply_fails_the_source_not_the_run(emulators, store):
     """A body of 100,000 `[` made the JSON parser raise RecursionError, which nothing caught:
     the run stopped and the sources after it never loaded."""
-    import requests
-
     from funnelhouse.ingest.http import parse_json
 
-    response = requests.Response()
-    response._content = b"[" * 100_000  # a body as a hostile source may send it
-    response.url = "http://127.0.0.1/api"
     http = new_session(store).http(SOURCES["uis"])
     with pytest.raises(SourceFatal, match="nested too deeply"):
-        parse_json(http, "calls", response)
+        parse_json(http, "calls", _response(b"[" * 100_000))  # as a hostile source may send it
+
+
+def _response(body: bytes) -> requests.Response:
+    """A response with `body`, as a source may send it, for `parse_json`."""
+    response = requests.Response()
+    response._content, response.url = body, "http://127.0.0.1/api"
+    return response
 
 
 def test_a_source_paging_in_a_loop_fails_its_stream(emulators, store, monkeypatch, canned):
@@ -389,14 +392,6 @@ def test_a_number_json_cannot_hold_fails_the_stream(emulators, store, body):
     assert not isinstance(error.value, SourceFatal)  # the source's other streams still load
     finite = parse_json(http, "calls", _response(b'{"a": [1.5, -2e3, 0]}'))
     assert finite == {"a": [1.5, -2000.0, 0]}
-
-
-def _response(body: bytes):
-    import requests
-
-    response = requests.Response()
-    response._content, response.url = body, "http://127.0.0.1/api"
-    return response
 
 
 @pytest.mark.parametrize(
