@@ -6,6 +6,8 @@ import shutil
 import time
 from pathlib import Path
 
+from dbt.cli.main import dbtRunnerResult
+
 from funnelhouse.dbt import DBT_PROJECT_DIR, run_dbt
 from funnelhouse.ingest.raw import RawRecord, RawStore
 from funnelhouse.ingest.sources import SOURCES
@@ -52,8 +54,8 @@ def load(store: RawStore, table: str, records: list[dict], id_key: str, cursor_k
     store.write(source, stream, table, rows, "golden")
 
 
-def dbt_build(warehouse, *args: str, project_dir=DBT_PROJECT_DIR) -> None:
-    run_dbt("build", *args, settings=warehouse, project_dir=project_dir)
+def dbt_build(warehouse, *args: str, project_dir=DBT_PROJECT_DIR) -> dbtRunnerResult:
+    return run_dbt("build", *args, settings=warehouse, project_dir=project_dir)
 
 
 def load_golden(store: RawStore) -> None:

@@ -16,7 +16,7 @@ def marts(warehouse, tmp_path_factory):
     store = reset_pipeline(warehouse)
     project = golden_project(tmp_path_factory)
     load_golden(store)
-    dbt_build(warehouse, "--vars", g.VARS, project_dir=project)
+    built = dbt_build(warehouse, "--vars", g.VARS, project_dir=project)
 
     def query(sql: str) -> list[tuple]:
         return store.client.query(sql).result_rows
@@ -24,7 +24,16 @@ def marts(warehouse, tmp_path_factory):
     query.rebuild = lambda: dbt_build(  # type: ignore[attr-defined]
         warehouse, "--vars", g.VARS, project_dir=project
     )
+    query.unit_tests = {  # type: ignore[attr-defined]
+        r.node.name: str(r.status) for r in built.result if r.node.resource_type == "unit_test"
+    }
     return query
+
+
+def test_the_dbt_unit_tests_the_hourly_build_leaves_out_run_and_pass_here(marts):
+    """The scheduled build excludes unit tests (SCHEDULED_BUILD_ARGS): this is where they run."""
+    assert marts.unit_tests, "dbt ran no unit test"
+    assert set(marts.unit_tests.values()) == {"pass"}, marts.unit_tests
 
 
 def test_conversion_gross(marts):

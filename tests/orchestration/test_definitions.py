@@ -39,7 +39,7 @@ from funnelhouse.ingest.http import SourceError
 from funnelhouse.ingest.sources import SOURCES
 from funnelhouse.orchestration.assets import dbt as dbt_assets
 from funnelhouse.orchestration.assets import ingest
-from funnelhouse.orchestration.assets.dbt import DBT_PROJECT, MARTS, dbt_build
+from funnelhouse.orchestration.assets.dbt import DBT_PROJECT, MARTS, SCHEDULED_BUILD_ARGS, dbt_build
 from funnelhouse.orchestration.jobs import PIPELINE_EXECUTOR_CONFIG, pipeline_executor
 from funnelhouse.orchestration.modes import FULL_REFRESH, INCREMENTAL, MODE_TAG, SINCE_TAG
 from funnelhouse.orchestration.resources import WarehouseResource
@@ -201,7 +201,10 @@ def test_run_tags_alone_set_the_mode_of_ingest_and_dbt(monkeypatch, tags, dbt_ar
         tags=tags,
     )
     assert result.success
-    assert recorded == [["sync", "uis/calls", *sync_args], ["dbt", "build", *dbt_args]]
+    assert recorded == [
+        ["sync", "uis/calls", *sync_args],
+        ["dbt", "build", *SCHEDULED_BUILD_ARGS, *dbt_args],
+    ]
 
 
 @pytest.mark.parametrize(
