@@ -125,6 +125,40 @@ def _job(warehouse: Any, full_refresh: bool = False) -> tuple[float, dict[str, f
     return seconds, steps
 
 
+def _dbt_breakdown(since: float) -> dict[str, Any]:
+    """Where the last job's dbt build spent its time, from that invocation's run_results.json:
+    dbt's elapsed seconds, and the seconds its threads spent per kind of node (models by
+    folder, data tests), with the slowest models."""
+    from funnelhouse.orchestration.assets.dbt import DBT_PROJECT
+
+    target = DBT_PROJECT.project_dir / DBT_PROJECT.target_path
+    runs = [p for p in target.glob("*/run_results.json") if p.stat().st_mtime >= since]
+    if not runs:  # the job built nothing (inputs unchanged)
+        return {}
+    latest = max(runs, key=lambda p: p.stat().st_mtime)
+    results = json.loads(latest.read_text())
+    nodes = json.loads((latest.parent / "manifest.json").read_text())["nodes"]
+    threads: dict[str, float] = {}
+    for r in results["results"]:
+        node = nodes.get(r["unique_id"], {})
+        kind = node.get("resource_type", r["unique_id"].split(".")[0])
+        if kind == "model":
+            kind = f"models: {node['fqn'][1]}"
+        threads[kind] = round(threads.get(kind, 0) + r["execution_time"], 2)
+    slowest = sorted(
+        (r for r in results["results"] if r["unique_id"].startswith("model.")),
+        key=lambda r: -r["execution_time"],
+    )[:8]
+    return {
+        "elapsed_s": round(results["elapsed_time"], 2),
+        "nodes": len(results["results"]),
+        "thread_s": dict(sorted(threads.items())),
+        "slowest_models_s": {
+            r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in slowest
+        },
+    }
+
+
 def _mart_fingerprints(client: Any) -> dict[str, list[int]]:
     """Each candidate mart's row count and the sum of its rows' hashes: equal fingerprints
     mean the same rows, byte for byte, whatever order they were written in."""
@@ -259,8 +293,10 @@ def _bench_scale(
             out["delta_records"], out["delta_share"] = changed, round(changed / total, 4)
             with step("incremental: raw load", pid, steps):
                 raw_files.load(client, files / "delta")
+            since = time.time()
             with step("incremental: job", pid, steps):
                 out["incr_job_s"], out["incr_job_steps"] = _job(settings)
+            out["incr_dbt"] = _dbt_breakdown(since)
             incremental_marts = _mart_fingerprints(client)
             typer.echo(f"[scale {scale:g}] full refresh of the same data, to compare ...")
             with step("full refresh after increment: job", pid, steps):
@@ -371,6 +407,18 @@ def _write_report(results: dict[str, Any]) -> str:
         f"| {f(s['quiet_s'], '.1f')} ({f(s['quiet_ratio'], '.0%')}) |\n"
         for s in rows
     )
+    breakdown = "".join(
+        f"- scale {r['scale']:g}: dbt {d['elapsed_s']:.1f} s for {d['nodes']} nodes; its "
+        "threads' seconds: "
+        + ", ".join(f"{k} {v:.1f}" for k, v in d["thread_s"].items())
+        + "; slowest models: "
+        + ", ".join(f"{k} {v:.1f}" for k, v in d["slowest_models_s"].items())
+        + "\n"
+        for _, r in sorted(results["scales"].items(), key=lambda kv: float(kv[0]))
+        if (d := r.get("incr_dbt"))
+    )
+    if breakdown:
+        breakdown = "\nWhere the incremental job's dbt build spends its time:\n\n" + breakdown
     m = results["machine"]
     text = (
         f"# Benchmark results\n\nMachine: {m['cpus']} CPUs ({m['cpu']}), {m['ram_gib']} GiB RAM, "
@@ -389,7 +437,7 @@ def _write_report(results: dict[str, Any]) -> str:
         "is compared by row count and the sum of row hashes. The quiet run loads the same "
         "changes once more, as a sync re-reading its lookback window in an hour without news "
         "would, and runs the job again: it finds the inputs of the live marts and builds "
-        "nothing.\n"
+        "nothing.\n" + breakdown
     )
     (RESULTS / "results.md").write_text(text)
     _chart(rows)
