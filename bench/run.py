@@ -9,7 +9,8 @@ Per scale, on a fresh embedded warehouse:
    against the same two marts computed in pandas from the same files; both must agree;
 4. incremental run: load only the records that are new or changed at T1, then the same job;
    then a full refresh of the same data (`dbt build --full-refresh`), and every mart of the
-   two must be identical byte for byte;
+   two must be identical byte for byte; the incremental job's dbt build is broken down by
+   kind of node (models by folder, tests) from its run_results.json;
 5. the limit: one scan of the raw tables the two marts read, parsing each payload once;
 6. a quiet hour: the same changes loaded again (a sync re-reading its lookback window), then
    the job, which finds the live marts' inputs unchanged and builds and publishes nothing.
