@@ -153,15 +153,51 @@ def test_a_long_step_off_a_terminal_gets_a_heartbeat_naming_it():
 
 def test_a_step_without_pages_counts_what_it_finished():
     """The dbt step reports its tables and tests as Dagster records them: a long build shows
-    how far it is, and a failed test says so before the step ends."""
-    from funnelhouse.progress import _StepTally
+    how far it is, and a failed test says so before the step ends. Read from a real run's
+    event log, as `funnelhouse run` reads it."""
+    from dagster import (
+        AssetCheckResult,
+        AssetCheckSpec,
+        AssetSpec,
+        DagsterInstance,
+        MaterializeResult,
+        materialize,
+        multi_asset,
+    )
 
-    tally = _StepTally()
-    assert tally.so_far() == ""
-    tally.assets, tally.passed = 40, 1200
-    assert tally.so_far() == "40 tables, 1,200 checks"
-    tally.failed = 2
-    assert tally.so_far() == "40 tables, 1,202 checks (2 failed)"
+    from funnelhouse.progress import RunWatcher
+
+    @multi_asset(
+        specs=[AssetSpec("built_a"), AssetSpec("built_b")],
+        check_specs=[AssetCheckSpec("rows_ok", asset="built_a"),
+                     AssetCheckSpec("keys_ok", asset="built_a")],
+    )  # fmt: skip
+    def build_step():
+        yield MaterializeResult(asset_key="built_a")
+        yield AssetCheckResult(asset_key="built_a", check_name="rows_ok", passed=True)
+        yield AssetCheckResult(asset_key="built_a", check_name="keys_ok", passed=False)
+        yield MaterializeResult(asset_key="built_b")
+
+    class Counted:
+        def __init__(self) -> None:
+            self.counts: list[str] = []
+
+        def step_counted(self, step: str, done: str) -> None:
+            self.counts.append(f"{step}: {done}")
+
+        def __getattr__(self, name: str):  # the display's other calls are not under test
+            return lambda *args, **kwargs: None
+
+    instance = DagsterInstance.ephemeral()
+    materialize([build_step], instance=instance, tags={"test": "counts"})
+    display = Counted()
+    RunWatcher(instance, display, ("test", "counts")).poll()  # type: ignore[arg-type]
+    assert display.counts == [
+        "build_step: 1 tables",
+        "build_step: 1 tables, 1 checks",
+        "build_step: 1 tables, 2 checks (1 failed)",
+        "build_step: 2 tables, 2 checks (1 failed)",
+    ]
 
 
 def test_a_retried_source_step_keeps_one_line_per_stream():
