@@ -157,17 +157,20 @@ def _dbt_breakdown(since: float) -> dict[str, Any]:
         if kind == "model":
             kind = f"models: {node['fqn'][1]}"
         threads[kind] = round(threads.get(kind, 0) + r["execution_time"], 2)
-    slowest = sorted(
-        (r for r in results["results"] if r["unique_id"].startswith("model.")),
-        key=lambda r: -r["execution_time"],
-    )[:8]
     return {
         "elapsed_s": round(results["elapsed_time"], 2),
         "nodes": len(results["results"]),
         "thread_s": dict(sorted(threads.items())),
-        "slowest_models_s": {
-            r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in slowest
-        },
+        "slowest_models_s": _slowest_models(results["results"]),
+    }
+
+
+def _slowest_models(results: list[dict[str, Any]], n: int = 8) -> dict[str, float]:
+    """The `n` slowest models of a run_results.json's results, name: seconds."""
+    models = (r for r in results if r["unique_id"].startswith("model."))
+    return {
+        r["unique_id"].split(".")[-1]: round(r["execution_time"], 2)
+        for r in sorted(models, key=lambda r: -r["execution_time"])[:n]
     }
 
 
@@ -277,10 +280,7 @@ def _bench_scale(
                        "--target-path", str(target)], env)  # fmt: skip
         # Where the warehouse's time goes: the slowest models of that run.
         timings = json.loads((target / "run_results.json").read_text())["results"]
-        out["transform_models_s"] = {
-            r["unique_id"].split(".")[-1]: round(r["execution_time"], 2)
-            for r in sorted(timings, key=lambda r: -r["execution_time"])[:8]
-        }
+        out["transform_models_s"] = _slowest_models(timings)
         upstream = _raw_upstream(target / "manifest.json", TWO_MARTS)
         with step("transform: single scan (limit)", pid, steps):
             out["single_scan_s"] = _single_scan(client, upstream)
