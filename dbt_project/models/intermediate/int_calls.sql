@@ -12,7 +12,6 @@
     },
     engine='MergeTree()',
     order_by='(started_at, call_id)',
-    partition_by='toYYYYMM(started_at)',
 ) }}
 -- Every call once (telephony is the complete record), attributed to a deal and to the deal's
 -- stage at the call's start (METRICS.md "Call", "Stage at call"):
