@@ -115,22 +115,22 @@
     {%- endfor -%}
     {%- set full = state.full -%}
 
-    {#- The changed keys of each input (`gone`: no rows of it now); every key in a rebuild. -#}
-    {% for name in inputs %}
+    {#- The changed keys of each input (`gone`: no rows of it now); every key in a rebuild
+        whose SQL selects rows (a first build and a full refresh select none). -#}
+    {% for name in inputs if not full or '/* keyed_only */' in sql %}
         {% call statement('changed_' ~ name) %}
             create table {{ keyed_relation(name ~ '__changed') }} {{ on_cluster_clause(target) }}
             engine = MergeTree() order by key as
             {% if full -%}
                 select key, 0 as gone from {{ keyed_relation(name ~ '__next') }}
             {%- else -%}
-                select key, max(now) = 0 as gone
-                from (
-                    select key, rows, hash, 1 as now from {{ keyed_relation(name ~ '__next') }}
-                    union all
-                    select key, rows, hash, 0 as now from {{ keyed_relation(name) }}
-                )
-                group by key
-                having count() = 1 or min((rows, hash)) != max((rows, hash))
+                {#- Both are sorted by key: a merge join reads them once (a hash join or a
+                    GROUP BY of both took 4-6 s for 9 M calls, this 0.7-1.3 s). -#}
+                select if(n.rows = 0, s.key, n.key) as key, n.rows = 0 as gone
+                from {{ keyed_relation(name ~ '__next') }} as n
+                full outer join {{ keyed_relation(name) }} as s on s.key = n.key
+                where n.rows != s.rows or n.hash != s.hash
+                settings join_use_nulls = 0, join_algorithm = 'full_sorting_merge'
             {%- endif %}
         {% endcall %}
     {% endfor %}
