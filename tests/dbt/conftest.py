@@ -17,7 +17,6 @@ PIPELINE_DATABASES = (
     "raw",
     "staging",
     "intermediate",
-    "intermediate_changes",
     "marts_candidate",
     "marts_candidate_periods",
     "marts",

@@ -1,17 +1,7 @@
 {{ config(
-    materialized='keyed_replace',
-    unique_key='call_id',
-    rows_from='stg_uis__calls',
-    change_keys={
-        'stg_uis__calls': 'call_id',
-        'int_crm_call_links': 'telephony_call_id',
-        'int_deal_phones': 'phone',
-        'int_deals': 'deal_id',
-        'int_stage_intervals': 'deal_id',
-        'int_managers': 'person_id',
-    },
     engine='MergeTree()',
     order_by='(started_at, call_id)',
+    partition_by='toYYYYMM(started_at)',
 ) }}
 -- Every call once (telephony is the complete record), attributed to a deal and to the deal's
 -- stage at the call's start (METRICS.md "Call", "Stage at call"):
@@ -19,39 +9,15 @@
 --   2. else the client's phone, to the deal open at call time (the newest if several, the
 --      greatest id among deals created in the same second);
 --   3. else no deal.
--- A deal deleted, closed or reassigned changes the attribution of calls of any age, so an
--- hourly run re-attributes every call a change can move, and only those
--- (macros/keyed_replace.sql): a call changed, added or deleted; a call whose telephony id
--- gained, lost or changed a CRM link, or links to a changed deal; a call from a phone whose
--- deals changed (a deal's phones and open interval are int_deal_phones' rows); a call
--- attributed to a deal that changed (its fields or its stage intervals); a call whose
--- operator's manager mapping changed. Every other call keeps its row.
-with all_calls as (
+-- Rebuilt on every run from the typed staging tables: a deal deleted, closed or reassigned
+-- changes the attribution of calls of any age, so re-attributing only recent calls (as this
+-- model once did) left incremental runs different from a full refresh.
+with calls as (
     select call_id, telephony_call_id, started_at, direction, is_answered, talk_seconds,
            wait_seconds, client_phone,
            multiIf(employee_id != '', concat('uis:', employee_id),
                    employee_name != '', concat('uis:name:', employee_name), '') as employee_key
     from {{ ref('stg_uis__calls') }}
-),
-{% call keyed_only() %}
-moved as (
-    select call_id from all_calls
-    where cityHash64(call_id) in {{ changed_keys('stg_uis__calls') }}
-       or cityHash64(telephony_call_id) in {{ changed_keys('int_crm_call_links') }}
-       or telephony_call_id in (
-           select telephony_call_id from {{ ref('int_crm_call_links') }}
-           where cityHash64(deal_id) in {{ changed_keys('int_deals') }})
-       or cityHash64(client_phone) in {{ changed_keys('int_deal_phones') }}
-       or cityHash64(employee_key) in {{ changed_keys('int_managers') }}
-    union distinct
-    select call_id from {{ this }}
-    where cityHash64(deal_id) in {{ changed_keys('int_deals') }}
-       or cityHash64(deal_id) in {{ changed_keys('int_stage_intervals') }}
-),
-{% endcall %}
-calls as (
-    select * from all_calls
-    {% call keyed_only() %} where call_id in (select call_id from moved) {% endcall %}
 ),
 -- A CRM may still link a call to a deal it has since deleted (amoCRM keeps restorable deals
 -- with is_deleted, Bitrix24 keeps the call record of a deal deleted outright): such links are
