@@ -5,19 +5,22 @@
     toTimeZone({{ ts }}, '{{ var("business_timezone") }}')
 {%- endmacro %}
 
-{#- [(grain, period_start)] for the grains a mart serves; ARRAY JOIN it to fan a row out. -#}
-{% macro period_starts(ts, grains=('day', 'week', 'month')) -%}
+{#- [(grain, period_start)] for the grains a mart serves; ARRAY JOIN it to fan a row out.
+    `local_day`: `ts` is already a local date (a mart that aggregates per day first and then
+    rolls the days up). -#}
+{% macro period_starts(ts, grains=('day', 'week', 'month'), local_day=false) -%}
     [
     {%- for grain in grains %}
-        ('{{ grain }}', {{ period_start(ts, grain) }}){% if not loop.last %},{% endif %}
+        ('{{ grain }}', {{ period_start(ts, grain, local_day) }}){% if not loop.last %},{% endif %}
     {%- endfor %}
     ]
 {%- endmacro %}
 
-{% macro period_start(ts, grain) -%}
-    {%- if grain == 'day' -%} toDate({{ local(ts) }})
-    {%- elif grain == 'week' -%} toMonday({{ local(ts) }})
-    {%- elif grain == 'month' -%} toStartOfMonth({{ local(ts) }})
+{% macro period_start(ts, grain, local_day=false) -%}
+    {%- set t = ts if local_day else local(ts) -%}
+    {%- if grain == 'day' -%} toDate({{ t }})
+    {%- elif grain == 'week' -%} toMonday({{ t }})
+    {%- elif grain == 'month' -%} toStartOfMonth({{ t }})
     {%- else -%} {{ exceptions.raise_compiler_error("unknown grain " ~ grain) }}
     {%- endif -%}
 {%- endmacro %}
