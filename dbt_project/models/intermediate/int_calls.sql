@@ -1,8 +1,4 @@
-{{ config(
-    engine='MergeTree()',
-    order_by='(started_at, call_id)',
-    partition_by='toYYYYMM(started_at)',
-) }}
+{{ config(engine='MergeTree()', order_by='(started_at, call_id)') }}
 -- Every call once (telephony is the complete record), attributed to a deal and to the deal's
 -- stage at the call's start (METRICS.md "Call", "Stage at call"):
 --   1. the CRM's own link (an amoCRM call note or a Bitrix24 call activity names the call id);
@@ -11,7 +7,9 @@
 --   3. else no deal.
 -- Rebuilt on every run from the typed staging tables: a deal deleted, closed or reassigned
 -- changes the attribution of calls of any age, so re-attributing only recent calls (as this
--- model once did) left incremental runs different from a full refresh.
+-- model once did) left incremental runs different from a full refresh. Not partitioned: no
+-- reader prunes by month (periods are cut in local time; the sort key serves time ranges),
+-- and writing 24+ monthly parts cost a third of the model's time (scale 10, 2.5 s vs 1.6 s).
 with calls as (
     select call_id, telephony_call_id, started_at, direction, is_answered, talk_seconds,
            wait_seconds, client_phone,
