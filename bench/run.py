@@ -26,6 +26,7 @@ import os
 import platform
 import shutil
 import socket
+import subprocess
 import sys
 import time
 from dataclasses import asdict
@@ -336,6 +337,18 @@ def _bench_scale(
     return out
 
 
+def _revision() -> str:
+    """The commit measured, `-dirty` when the checkout has uncommitted changes: a run of one
+    scale keeps the other scales' rows, which may come from another revision."""
+    try:
+        return subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=7"],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def _by(result: dict[str, Any], name: str) -> dict[str, Any]:
     """A step's record; a step this run skipped reads as NaN seconds."""
     return next(
@@ -431,10 +444,20 @@ def _write_report(results: dict[str, Any]) -> str:
     )
     if breakdown:
         breakdown = "\nWhere the incremental job's dbt build spends its time:\n\n" + breakdown
+    provenance = (
+        "Rows measured: "
+        + "; ".join(
+            f"scale {r['scale']:g} at {r.get('measured', 'an earlier date')} "
+            f"(revision {r.get('revision', 'not recorded')})"
+            for _, r in sorted(results["scales"].items(), key=lambda kv: float(kv[0]))
+        )
+        + ". Only figures of one row are measured side by side.\n\n"
+    )
     m = results["machine"]
     text = (
         f"# Benchmark results\n\nMachine: {m['cpus']} CPUs ({m['cpu']}), {m['ram_gib']} GiB RAM, "
-        f"Python {m['python']}; seed {results['seed']}; measured {results['updated']}.\n\n"
+        f"Python {m['python']}; seed {results['seed']}; last measured {results['updated']}.\n\n"
+        + provenance
         + head
         + body
         + "\nThe full run is the raw load plus the gated job (dbt build of every model with its "
@@ -506,10 +529,12 @@ def main(
         "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "python": platform.python_version(),
     }
+    revision = _revision()
     for s in scale:
         r = _bench_scale(s, seed, days, work, job=job, incremental=incremental)
+        results["updated"] = r["measured"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        r["revision"] = revision
         results["scales"][f"{s:g}"] = r
-        results["updated"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         path.write_text(json.dumps(results, indent=2, default=str))
         typer.echo(_write_report(results))
 
