@@ -338,15 +338,20 @@ def _bench_scale(
 
 
 def _revision() -> str:
-    """The commit measured, `-dirty` when the checkout has uncommitted changes: a run of one
-    scale keeps the other scales' rows, which may come from another revision."""
+    """The commit measured, `-dirty` when files other than the results differ from it: a run of
+    one scale keeps the other scales' rows, which may come from another revision."""
     try:
-        return subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--abbrev=7"],
-            cwd=ROOT, capture_output=True, text=True, check=True,
+        git = ["git", "-C", str(ROOT)]
+        head = subprocess.run([*git, "rev-parse", "--short=7", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()  # fmt: skip
+        changed = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no", "--", ".",
+             f":!{RESULTS.relative_to(ROOT)}"],
+            capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return f"{head}-dirty" if changed else head
 
 
 def _by(result: dict[str, Any], name: str) -> dict[str, Any]:
