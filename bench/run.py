@@ -456,7 +456,8 @@ def _write_report(results: dict[str, Any]) -> str:
             f"(revision {r.get('revision', 'not recorded')})"
             for _, r in sorted(results["scales"].items(), key=lambda kv: float(kv[0]))
         )
-        + ". Only figures of one row are measured side by side.\n\n"
+        + ". The figures of one row were measured side by side; rows of different runs compare "
+        "only roughly (on a shared machine the same revision varied by 20–30 % between runs).\n\n"
     )
     m = results["machine"]
     text = (
