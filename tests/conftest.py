@@ -82,28 +82,6 @@ def server_with_users(tmp_path_factory, extra_users: str, name: str) -> Iterator
         server.stop()
 
 
-# Modules of a few tests that each run whole pipelines (minutes per module), longest first.
-# pytest-xdist hands out whole modules and, left to itself, orders them by their number of
-# tests (--loadscope-reorder), which put these last: one worker ran them alone for minutes
-# at the end. With --no-loadscope-reorder (pyproject.toml) the workers take them first and
-# the short modules fill in after. A name that no longer exists only loses its place.
-LONG_MODULES = (
-    "tests/orchestration/test_quality_gate.py",
-    "tests/dbt/test_incremental_matches_full.py",
-    "tests/test_demo.py",
-    "tests/warehouse/test_publish_atomic.py",
-    "tests/orchestration/test_emulator_defects.py",
-    "tests/test_end_to_end.py",
-    "tests/dbt/test_golden_marts.py",
-    "tests/orchestration/test_webserver.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank = {module: i for i, module in enumerate(LONG_MODULES)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
-
-
 SESSION_PORT = 0  # the embedded endpoint's port, chosen before anything parses the dbt project
 
 
