@@ -457,7 +457,7 @@ def _write_report(results: dict[str, Any]) -> str:
             for _, r in sorted(results["scales"].items(), key=lambda kv: float(kv[0]))
         )
         + ". The figures of one row were measured side by side; rows of different runs compare "
-        "only roughly (on a shared machine the same revision varied by 20–30 % between runs).\n\n"
+        "only roughly (a shared machine's speed varies from run to run).\n\n"
     )
     m = results["machine"]
     text = (
