@@ -164,6 +164,33 @@ def test_settings_in_url_apply_to_that_request_only(url):
     assert requests.get(url, params={"query": q}).text == default
 
 
+def test_database_in_url_applies_to_that_request_only(url):
+    """dbt names its database in every request of its session: each runs there, and the
+    session keeps its own database (the last USE without `database`) for requests that name
+    none, however many such requests come in a row; a USE in such a request does not stick."""
+    a, b = (f"db_{uuid.uuid4().hex[:12]}" for _ in range(2))
+    for db in (a, b):
+        ok(url, f"CREATE DATABASE {db}")
+    s = {"session_id": uuid.uuid4().hex}
+
+    def current(**params) -> str:
+        return ok(url, "SELECT currentDatabase()", **s, **params).text.strip()
+
+    assert [current(), current(database=a), current(database=a), current()] == [
+        "default", a, a, "default"]  # fmt: skip
+    ok(url, f"USE {b}", **s)
+    assert [current(database=a), current(database=b), current()] == [a, b, b]
+    ok(url, "USE default", **s, database=a)
+    assert [current(), current(database=a), current(database=a)] == [b, a, a]
+    ok(url, f"USE {a}", **s)  # the session's own database becomes the one it is in
+    assert [current(database=b), current()] == [b, a]
+    # Its own database dropped by a request that ran elsewhere: the session starts anew, as
+    # one that lost its state does (a server would leave it in a database that is gone).
+    ok(url, f"DROP DATABASE {a}", **s, database=b)
+    assert current() == "default"
+    ok(url, f"DROP DATABASE {b}")
+
+
 def test_sessions_are_isolated(url):
     a, b = uuid.uuid4().hex, uuid.uuid4().hex
     ok(url, "CREATE TEMPORARY TABLE tmp_s (x UInt8)", session_id=a)

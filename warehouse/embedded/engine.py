@@ -95,6 +95,12 @@ class Session:
     # a request's URL settings are undone after it. Only a SET statement changes them, so they
     # are read once (system.settings costs milliseconds per request) until a SET runs.
     settings: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    # The connection's current database (None: not known) and, while a request's `database`
+    # parameter left the connection there, the session's own one, which the next request
+    # without that parameter returns to: dbt names its database in every request, and
+    # reading and restoring it around each one cost three engine queries.
+    here: str | None = None
+    own: str | None = None
 
 
 class Engine:

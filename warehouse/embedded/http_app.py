@@ -30,6 +30,7 @@ from funnelhouse.warehouse.embedded.body_decoding import decoded_body
 from funnelhouse.warehouse.embedded.engine import (
     ENGINE_ERRORS,
     Engine,
+    Session,
     apply_settings,
     check_setting_names,
     engine_error,
@@ -323,8 +324,10 @@ class EndpointApp:
         if not req.user.allow_external:  # rows are data (INSERT rows, format(Values, ...))
             req.settings = {**sent, **LITERAL_VALUES}
         try:
-            sets = assigned_settings(sql) if first_keyword(sql) == "SET" else None
-            conn = stack.enter_context(self._connection(req, sets=sets))
+            keyword = first_keyword(sql)
+            sets = assigned_settings(sql) if keyword == "SET" else None
+            moves = insert is None and keyword in ("USE", "")  # may change the database
+            conn = stack.enter_context(self._connection(req, sets=sets, moves=moves))
             read_only = req.method == "GET"
             # The request's settings govern its query, not the endpoint's own check of it
             # (`limit` or `max_result_rows` would cut or fail the check's EXPLAIN AST): only
@@ -408,9 +411,11 @@ class EndpointApp:
             self.users.drop(statement.names, statement.if_exists)
 
     @contextmanager
-    def _connection(self, req: Request, sets: frozenset[str] | None = None) -> Iterator[Any]:
+    def _connection(
+        self, req: Request, sets: frozenset[str] | None = None, moves: bool = True
+    ) -> Iterator[Any]:
         """The request's connection; `sets`: the names a SET statement assigns (None: the
-        statement is no SET)."""
+        statement is no SET); `moves`: the statement may change the current database (USE)."""
         database = req.params.get("database")
         allowed = req.user.databases
         if database and allowed is not None and database not in allowed:
@@ -433,32 +438,58 @@ class EndpointApp:
         timeout = _session_timeout(req.params)
         check = req.params.get("session_check") in _TRUE
         with self.engine.session(req.user, session_id, timeout, check, req.readonly) as sess:
+            self._enter_database(sess, database, req)
             conn = sess.conn
-            saved_db = (
-                run(conn, "SELECT currentDatabase()").bytes().decode().strip() if database else ""
-            )
             unknown = [name for name in req.settings if name not in sess.settings]
             sess.settings.update(_current_settings(conn, unknown))
             saved = {name: sess.settings[name] for name in req.settings if name in sess.settings}
             try:
-                if database:
-                    run(conn, f"USE {backquote(database)}")
                 yield conn
             finally:
                 # URL settings and `database` apply to this request only, not to the session;
-                # what a SET statement assigns stays.
+                # what a SET statement assigns stays. The database is returned to lazily
+                # (_enter_database), unless this statement may have moved the connection.
                 if sets is not None:
                     sess.settings.clear()
                     saved = {n: v for n, v in saved.items() if n not in sets}
                 try:
                     apply_settings(conn, {n: v if c else None for n, (v, c) in saved.items()})
-                    if database:
-                        run(conn, f"USE {backquote(saved_db)}")
+                    if moves and database:
+                        run(conn, f"USE {backquote(sess.own)}")  # what the session had
+                        sess.here, sess.own = sess.own, None
+                    elif moves:
+                        sess.here = None  # a USE of the session's own: read it when needed
                 except ClickHouseError as exc:
                     # The session may keep this request's settings (a URL `readonly` refuses
                     # every SET after it): a session in an unknown state is closed instead.
                     log.warning("session %s closed: %s", session_id[:100], exc.message)
                     self.engine.discard(sess)
+
+    def _enter_database(self, sess: Session, database: str | None, req: Request) -> None:
+        """Put the session's connection in `database` for this request, or, without one, in
+        the session's own database (where a previous request's `database` may have left it)."""
+        if not database:
+            if sess.own is not None and sess.here != sess.own:
+                try:
+                    run(sess.conn, f"USE {backquote(sess.own)}")
+                    sess.here = sess.own
+                except ClickHouseError as exc:
+                    # Dropped meanwhile: the session starts anew, as one whose settings
+                    # could not be restored does.
+                    log.warning("session reopened: %s", exc.message)
+                    sess.conn.close()
+                    sess.conn = self.engine.connect(req.user, req.readonly)
+                    sess.settings.clear()
+                    sess.here = None
+            sess.own = None
+            return
+        if sess.here is None:
+            sess.here = run(sess.conn, "SELECT currentDatabase()").bytes().decode().strip()
+        if sess.own is None:
+            sess.own = sess.here
+        if sess.here != database:
+            run(sess.conn, f"USE {backquote(database)}")  # a failed USE leaves it where it was
+            sess.here = database
 
     def _load_external_tables(self, conn: Any, req: Request, stack: ExitStack) -> None:
         """Load the request's external tables into temporary tables of its connection; they
