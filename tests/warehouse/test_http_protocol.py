@@ -164,6 +164,29 @@ def test_settings_in_url_apply_to_that_request_only(url):
     assert requests.get(url, params={"query": q}).text == default
 
 
+def test_settings_a_client_repeats_apply_to_each_request_only(url):
+    """dbt sends the same settings with every request of its session, and the endpoint leaves
+    them applied between such requests: a request that sends another value, none, or fails
+    still gets its own, and a SET statement changes the session's."""
+    q = "SELECT getSetting('date_time_input_format')"
+    default = ok(url, q).text.strip()
+    a, b = (v for v in ("basic", "best_effort", "best_effort_us") if v != default)
+    s = {"session_id": uuid.uuid4().hex}
+
+    def value(setting: str | None = None) -> str:
+        sent = {"date_time_input_format": setting} if setting else {}
+        return ok(url, q, **s, **sent).text.strip()
+
+    assert [value(a), value(a), value(), value(a), value(b), value()] == [
+        a, a, default, a, b, default]  # fmt: skip
+    r = requests.post(url, params={**s, "date_time_input_format": "nonsense"}, data=q)
+    assert r.status_code != 200
+    assert [value(), value(a)] == [default, a]
+    ok(url, f"SET date_time_input_format = '{b}'", **s, date_time_input_format=a)
+    assert [value(), value(a), value()] == [b, a, b]
+    assert ok(url, q).text.strip() == default  # no other request has it
+
+
 def test_database_in_url_applies_to_that_request_only(url):
     """dbt names its database in every request of its session: each runs there, and the
     session keeps its own database (the last USE without `database`) for requests that name

@@ -101,6 +101,8 @@ class Session:
     # reading and restoring it around each one cost three engine queries.
     here: str | None = None
     own: str | None = None
+    # Settings a request sent that stay applied after it (http_app.STICKY_SETTINGS), by name.
+    sticky: dict[str, str] = field(default_factory=dict)
 
 
 class Engine:

@@ -97,6 +97,19 @@ PARSER_SETTINGS = frozenset(
         "implicit_select", "allow_settings_after_format_in_insert",
     }
 )  # fmt: skip
+# URL settings that clients send with every request of a session (dbt-clickhouse and
+# clickhouse-connect: the same values each time) and that change neither how a statement
+# parses nor what the access check's own queries return. A session leaves them applied after a
+# request and sets them back only before a request that sends another value or none: setting
+# and restoring them cost two of the five or so engine queries of each dbt request.
+STICKY_SETTINGS = frozenset(
+    {
+        "date_time_input_format", "cast_string_to_dynamic_use_inference", "mutations_sync",
+        "lightweight_deletes_sync", "alter_sync", "insert_distributed_sync",
+        "cancel_http_readonly_queries_on_client_close", "send_progress_in_http_headers",
+        "http_headers_progress_interval_ms", *LITERAL_VALUES,
+    }
+)  # fmt: skip
 # Statements that produce a result set: only their responses name a format (clients tell a
 # command's empty result from a summary by the X-ClickHouse-Format header).
 _RESULT_STATEMENTS = frozenset(
@@ -327,12 +340,13 @@ class EndpointApp:
             keyword = first_keyword(sql)
             sets = assigned_settings(sql) if keyword == "SET" else None
             moves = insert is None and keyword in ("USE", "")  # may change the database
-            conn = stack.enter_context(self._connection(req, sets=sets, moves=moves))
+            conn, in_place = stack.enter_context(self._connection(req, sets, moves))
             read_only = req.method == "GET"
             # The request's settings govern its query, not the endpoint's own check of it
             # (`limit` or `max_result_rows` would cut or fail the check's EXPLAIN AST): only
             # those that decide how the query parses apply before the check, the rest after.
             parsing, running = split_settings(req.settings)
+            running = {n: v for n, v in running.items() if n not in in_place}
             apply_settings(conn, parsing)
             temporary = _external_table_names(req)
             if insert is not None:
@@ -412,10 +426,12 @@ class EndpointApp:
 
     @contextmanager
     def _connection(
-        self, req: Request, sets: frozenset[str] | None = None, moves: bool = True
-    ) -> Iterator[Any]:
-        """The request's connection; `sets`: the names a SET statement assigns (None: the
-        statement is no SET); `moves`: the statement may change the current database (USE)."""
+        self, req: Request, sets: frozenset[str] | None, moves: bool
+    ) -> Iterator[tuple[Any, frozenset[str]]]:
+        """The request's connection and the names of its settings already applied there with
+        the values it sends (STICKY_SETTINGS a previous request of its session left); `sets`:
+        the names a SET statement assigns (None: the statement is no SET); `moves`: the
+        statement may change the current database (USE)."""
         database = req.params.get("database")
         allowed = req.user.databases
         if database and allowed is not None and database not in allowed:
@@ -431,7 +447,7 @@ class EndpointApp:
             try:
                 if database:
                     run(conn, f"USE {backquote(database)}")
-                yield conn
+                yield conn, frozenset()
             finally:
                 conn.close()
             return
@@ -440,11 +456,19 @@ class EndpointApp:
         with self.engine.session(req.user, session_id, timeout, check, req.readonly) as sess:
             self._enter_database(sess, database, req)
             conn = sess.conn
+            # A SET statement may assign one of them: it finds the session's own values.
+            keep = {} if sets is not None else {
+                n: v for n, v in req.settings.items() if n in STICKY_SETTINGS}  # fmt: skip
+            self._undo_sticky(sess, keep)
+            in_place = frozenset(sess.sticky)
             unknown = [name for name in req.settings if name not in sess.settings]
             sess.settings.update(_current_settings(conn, unknown))
             saved = {name: sess.settings[name] for name in req.settings if name in sess.settings}
             try:
-                yield conn
+                yield conn, in_place
+            except BaseException:
+                keep = {}  # maybe not applied: set back like the others
+                raise
             finally:
                 # URL settings and `database` apply to this request only, not to the session;
                 # what a SET statement assigns stays. The database is returned to lazily
@@ -452,8 +476,11 @@ class EndpointApp:
                 if sets is not None:
                     sess.settings.clear()
                     saved = {n: v for n, v in saved.items() if n not in sets}
+                sess.sticky = {}
                 try:
-                    apply_settings(conn, {n: v if c else None for n, (v, c) in saved.items()})
+                    apply_settings(conn, {n: v if c else None for n, (v, c) in saved.items()
+                                          if n not in keep})  # fmt: skip
+                    sess.sticky = keep
                     if moves and database:
                         run(conn, f"USE {backquote(sess.own)}")  # what the session had
                         sess.here, sess.own = sess.own, None
@@ -464,6 +491,20 @@ class EndpointApp:
                     # every SET after it): a session in an unknown state is closed instead.
                     log.warning("session %s closed: %s", session_id[:100], exc.message)
                     self.engine.discard(sess)
+
+    def _undo_sticky(self, sess: Session, keep: dict[str, str]) -> None:
+        """Set the session's own values back for the sticky settings a previous request left
+        that this one does not send with the same value."""
+        stale = [n for n, v in sess.sticky.items() if keep.get(n) != v]
+        if not stale:
+            return
+        own = {n: sess.settings[n] for n in stale}
+        try:
+            apply_settings(sess.conn, {n: v if c else None for n, (v, c) in own.items()})
+        except ClickHouseError:
+            self.engine.discard(sess)  # its settings are not known any more
+            raise
+        sess.sticky = {n: v for n, v in sess.sticky.items() if n not in stale}
 
     def _enter_database(self, sess: Session, database: str | None, req: Request) -> None:
         """Put the session's connection in `database` for this request, or, without one, in
@@ -480,6 +521,7 @@ class EndpointApp:
                     sess.conn.close()
                     sess.conn = self.engine.connect(req.user, req.readonly)
                     sess.settings.clear()
+                    sess.sticky = {}
                     sess.here = None
             sess.own = None
             return
