@@ -376,7 +376,7 @@ class EndpointApp:
             apply_settings(conn, running)
             self._load_external_tables(conn, req, stack)
             fmt = output_format(sql) or req.params.get("default_format") or "TabSeparated"
-            keyword = "SELECT" if sql.lstrip()[:1] == b"(" else first_keyword(sql)
+            keyword = "SELECT" if sql.lstrip()[:1] == b"(" else keyword
             has_result = keyword in _RESULT_STATEMENTS
             wait = req.params.get("wait_end_of_query") in _TRUE or needs_whole_result(
                 fmt, sql, req.settings
