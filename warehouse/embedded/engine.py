@@ -166,6 +166,13 @@ class Engine:
                 del self._sessions[key]
                 sess.conn.close()
 
+    def reopen(self, sess: Session, user: User, readonly: int) -> None:
+        """Give a session whose state is no longer known a new connection in its place, with
+        nothing remembered of the old one: as if its id opened a new session."""
+        sess.conn.close()
+        sess.conn = self.connect(user, readonly)
+        sess.settings, sess.sticky, sess.here, sess.own = {}, {}, None, None
+
     def discard(self, sess: Session) -> None:
         """Close a session whose state is no longer known; its id opens a new one next time."""
         with self._sessions_lock:

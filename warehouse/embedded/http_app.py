@@ -478,8 +478,7 @@ class EndpointApp:
                     saved = {n: v for n, v in saved.items() if n not in sets}
                 sess.sticky = {}
                 try:
-                    apply_settings(conn, {n: v if c else None for n, (v, c) in saved.items()
-                                          if n not in keep})  # fmt: skip
+                    apply_settings(conn, _own_values(saved, saved.keys() - keep.keys()))
                     sess.sticky = keep
                     if moves and database:
                         run(conn, f"USE {backquote(sess.own)}")  # what the session had
@@ -498,9 +497,8 @@ class EndpointApp:
         stale = [n for n, v in sess.sticky.items() if keep.get(n) != v]
         if not stale:
             return
-        own = {n: sess.settings[n] for n in stale}
         try:
-            apply_settings(sess.conn, {n: v if c else None for n, (v, c) in own.items()})
+            apply_settings(sess.conn, _own_values(sess.settings, stale))
         except ClickHouseError:
             self.engine.discard(sess)  # its settings are not known any more
             raise
@@ -518,11 +516,7 @@ class EndpointApp:
                     # Dropped meanwhile: the session starts anew, as one whose settings
                     # could not be restored does.
                     log.warning("session reopened: %s", exc.message)
-                    sess.conn.close()
-                    sess.conn = self.engine.connect(req.user, req.readonly)
-                    sess.settings.clear()
-                    sess.sticky = {}
-                    sess.here = None
+                    self.engine.reopen(sess, req.user, req.readonly)
             sess.own = None
             return
         if sess.here is None:
@@ -783,6 +777,12 @@ def _compress(body: Iterable[bytes], encoding: str) -> Iterator[bytes]:
         close = getattr(body, "close", None)
         if close:
             close()
+
+
+def _own_values(known: dict[str, tuple[str, bool]], names: Iterable[str]) -> dict[str, str | None]:
+    """What `apply_settings` sets back the named settings to: the session's value where it had
+    changed one, else the default."""
+    return {n: known[n][0] if known[n][1] else None for n in names}
 
 
 def _current_settings(conn: Any, settings: Iterable[str]) -> dict[str, tuple[str, bool]]:
