@@ -179,6 +179,18 @@ class Stats:
         )
 
 
+@dataclass
+class _Held:
+    """A request's connection, the names of its settings a previous request of its session
+    left applied with the values this one sends (STICKY_SETTINGS), and whether the request's
+    own settings were all applied (only then may they stay applied after it; the request's
+    ExitStack closes its contexts without telling them of an error)."""
+
+    conn: Any
+    in_place: frozenset[str]
+    applied: bool = False
+
+
 class EndpointApp:
     def __init__(
         self,
@@ -340,13 +352,14 @@ class EndpointApp:
             keyword = first_keyword(sql)
             sets = assigned_settings(sql) if keyword == "SET" else None
             moves = insert is None and keyword in ("USE", "")  # may change the database
-            conn, in_place = stack.enter_context(self._connection(req, sets, moves))
+            held = stack.enter_context(self._connection(req, sets, moves))
+            conn = held.conn
             read_only = req.method == "GET"
             # The request's settings govern its query, not the endpoint's own check of it
             # (`limit` or `max_result_rows` would cut or fail the check's EXPLAIN AST): only
             # those that decide how the query parses apply before the check, the rest after.
             parsing, running = split_settings(req.settings)
-            running = {n: v for n, v in running.items() if n not in in_place}
+            running = {n: v for n, v in running.items() if n not in held.in_place}
             apply_settings(conn, parsing)
             temporary = _external_table_names(req)
             if insert is not None:
@@ -365,6 +378,7 @@ class EndpointApp:
                         temporary,
                     )
                 apply_settings(conn, running)
+                held.applied = True
                 self._load_external_tables(conn, req, stack)
                 data, size = self._insert_data(req, insert, stack)
                 with self.insert_budget.reserve(size):
@@ -374,6 +388,7 @@ class EndpointApp:
             text = without_format_clause(with_current_user(decode_sql(sql), req.user))
             self.policy.check(conn, req.user, text, read_only, sent, req.query_params, temporary)
             apply_settings(conn, running)
+            held.applied = True
             self._load_external_tables(conn, req, stack)
             fmt = output_format(sql) or req.params.get("default_format") or "TabSeparated"
             keyword = "SELECT" if sql.lstrip()[:1] == b"(" else keyword
@@ -427,11 +442,9 @@ class EndpointApp:
     @contextmanager
     def _connection(
         self, req: Request, sets: frozenset[str] | None, moves: bool
-    ) -> Iterator[tuple[Any, frozenset[str]]]:
-        """The request's connection and the names of its settings already applied there with
-        the values it sends (STICKY_SETTINGS a previous request of its session left); `sets`:
-        the names a SET statement assigns (None: the statement is no SET); `moves`: the
-        statement may change the current database (USE)."""
+    ) -> Iterator[_Held]:
+        """The request's connection; `sets`: the names a SET statement assigns (None: the
+        statement is no SET); `moves`: the statement may change the current database (USE)."""
         database = req.params.get("database")
         allowed = req.user.databases
         if database and allowed is not None and database not in allowed:
@@ -447,7 +460,7 @@ class EndpointApp:
             try:
                 if database:
                     run(conn, f"USE {backquote(database)}")
-                yield conn, frozenset()
+                yield _Held(conn, frozenset())
             finally:
                 conn.close()
             return
@@ -464,12 +477,12 @@ class EndpointApp:
             unknown = [name for name in req.settings if name not in sess.settings]
             sess.settings.update(_current_settings(conn, unknown))
             saved = {name: sess.settings[name] for name in req.settings if name in sess.settings}
+            held = _Held(conn, in_place)
             try:
-                yield conn, in_place
-            except BaseException:
-                keep = {}  # maybe not applied: set back like the others
-                raise
+                yield held
             finally:
+                if not held.applied:
+                    keep = {}  # maybe not applied: set back like the others
                 # URL settings and `database` apply to this request only, not to the session;
                 # what a SET statement assigns stays. The database is returned to lazily
                 # (_enter_database), unless this statement may have moved the connection.
