@@ -9,7 +9,11 @@
     every staging model) then deletes it. So a reader sees one row per id without FINAL, and
     a full refresh (raw read with FINAL, tombstones filtered) builds the same rows.
     Re-reading a version already applied is harmless (the same row replaces itself), so a
-    watermark that drops when its tombstone is deleted only costs a re-read. -#}
+    watermark that drops when its tombstone is deleted only costs a re-read.
+
+    The watermark is read once, when the model is rendered, and written into its SQL as a
+    number: the run deletes the batch's ids first and then inserts the batch, and a watermark
+    read again after the delete could have dropped with a deleted row. -#}
 
 {#- The raw rows to parse: every id's latest version (full refresh), or the latest version of
     each id loaded since the watermark (incremental). -#}
@@ -17,7 +21,7 @@
     {%- if is_incremental() -%}
     (
         select * from {{ relation }}
-        where _version > (select max(_raw_version) from {{ this }})
+        where _version > {{ raw_watermark() }}
         order by _version desc
         limit 1 by id
     ){{ ' as ' ~ alias if alias }}
@@ -25,6 +29,41 @@
     {{ relation }}{{ ' as ' ~ alias if alias }} final
     {%- endif -%}
 {%- endmacro %}
+
+{#- The largest raw version this model holds (0 while it renders without a warehouse). -#}
+{% macro raw_watermark() -%}
+    {%- if execute -%}
+        {{ run_query('select max(_raw_version) from ' ~ this).columns[0].values()[0] }}
+    {%- else -%}
+        0
+    {%- endif -%}
+{%- endmacro %}
+
+{#- dbt-clickhouse's delete+insert, in the statements a staging batch needs. Its own version
+    writes the batch into a new table, reads that table's columns, deletes, reads the target's
+    columns, inserts from the new table and drops it twice over (nine statements, at small
+    scale most of an hourly model's time). Here the batch's ids are deleted and the batch is
+    inserted straight from the model's SQL: it is parsed twice, but a batch is the hour's
+    changes. A run that dies between the two statements leaves those ids without rows until
+    the next run, which reads their versions again (they are above the watermark left). -#}
+{% macro clickhouse__incremental_delete_insert(existing_relation, unique_key, incremental_predicates, is_distributed=False) %}
+    {%- if is_distributed or incremental_predicates -%}
+        {{ exceptions.raise_compiler_error(this ~ ": funnelhouse's delete+insert (macros/"
+           ~ "incremental_staging.sql) serves local tables without incremental predicates") }}
+    {%- endif -%}
+    {% call statement('delete_existing_data') %}
+        delete from {{ existing_relation }}
+        where ({{ unique_key }}) in (select {{ unique_key }} from ({{ sql }}))
+        {{ adapter.get_model_query_settings(model) }}
+    {% endcall %}
+    {%- set columns = adapter.get_columns_in_relation(existing_relation)
+                      | map(attribute='quoted') | join(', ') -%}
+    {% call statement('main') %}
+        insert into {{ existing_relation }} ({{ columns }})
+        select {{ columns }} from ({{ sql }})
+        {{ adapter.get_model_query_settings(model) }}
+    {% endcall %}
+{% endmacro %}
 
 {#- The watermark and tombstone columns. `keep`: the model's row filter; `drops_deleted`:
     whether a record deleted in the source leaves staging (false where staging keeps it,
