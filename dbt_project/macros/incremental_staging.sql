@@ -40,11 +40,11 @@
 {%- endmacro %}
 
 {#- dbt-clickhouse's delete+insert, in the statements a staging batch needs. Its own version
-    writes the batch into a new table, reads that table's columns, deletes, reads the target's
-    columns, inserts from the new table and drops it twice over (nine statements, at small
-    scale most of an hourly model's time). Here the batch's ids are deleted and the batch is
-    inserted straight from the model's SQL: it is parsed twice, but a batch is the hour's
-    changes. A run that dies between the two statements leaves those ids without rows until
+    drops a leftover new-data table, writes the batch into a new one, reads its columns,
+    deletes, reads the target's columns, inserts from the new table and drops two tables:
+    nine statements, each a round trip, at small scale as costly as the hour's batch itself.
+    Here the batch's ids are deleted and the batch is inserted straight from the model's SQL:
+    it is parsed twice, but a batch is the hour's changes. A run that dies between the two statements leaves those ids without rows until
     the next run, which reads their versions again (they are above the watermark left). -#}
 {% macro clickhouse__incremental_delete_insert(existing_relation, unique_key, incremental_predicates, is_distributed=False) %}
     {%- if is_distributed or incremental_predicates -%}

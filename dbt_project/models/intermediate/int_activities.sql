@@ -4,7 +4,7 @@
 -- of every CRM, with the deal it concerns when known.
 -- A view: its rows are int_calls' plus the CRMs' other activities, and each of its three
 -- readers reads them once, so a table only copied every call on each run (1.1-1.4 s of the
--- build at scale 10, 14 s at scale 100, against 0.1-0.2 s for the readers to read through).
+-- build at scale 10, 14 s of a dbt thread at scale 100, against 0.1-0.2 s for the readers to read through).
 with crm_users as (
     select person_id, manager from {{ ref('int_managers') }} where match = 'crm_user'
 ),
