@@ -12,8 +12,9 @@
     watermark that drops when its tombstone is deleted only costs a re-read.
 
     The watermark is read once, when the model is rendered, and written into its SQL as a
-    number: the run deletes the batch's ids first and then inserts the batch, and a watermark
-    read again after the delete could have dropped with a deleted row. -#}
+    number, so that the delete of the batch's ids and the insert of the batch read the same
+    batch. (Read again after the delete it could only drop to the largest version still held,
+    and the versions above that belong to the batch or to ids without a row: a re-read.) -#}
 
 {#- The raw rows to parse: every id's latest version (full refresh), or the latest version of
     each id loaded since the watermark (incremental). -#}
