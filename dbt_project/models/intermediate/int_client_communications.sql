@@ -1,7 +1,9 @@
-{{ config(engine='MergeTree()', order_by='(client_key, happened_at)') }}
+{{ config(materialized='view') }}
 -- Every communication with a client (a contact or a company): an answered call from or to
 -- one of its phones or on one of its deals, a meeting or an e-mail on one of its deals. A call
 -- that reaches a contact and its company counts once for each of them.
+-- A view: its one reader is int_client_months, which rolls it up by client, month and
+-- manager for both client marts; as a table it was written, sorted and read twice each run.
 with client_phones as (
     select client_key, phone from {{ ref('int_clients') }} array join phones as phone
 ),

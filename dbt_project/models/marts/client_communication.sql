@@ -7,14 +7,14 @@ select
     any(c.client_type) as client_type,
     any(c.client_id) as client_id,
     any(c.client_name) as client_name,
-    toStartOfMonth({{ local('m.happened_at') }}) as period_start,
+    m.period_start as period_start,
     m.manager as manager,
-    count() as communications,
-    countIf(m.channel = 'call') as calls,
-    sumIf(m.talk_seconds, m.channel = 'call') / 60 as talk_minutes,
-    countIf(m.channel = 'meeting') as meetings,
-    countIf(m.channel = 'email') as emails,
-    max(m.happened_at) as last_communication_at
-from {{ ref('int_client_communications') }} as m
+    sum(m.communications) as communications,
+    sum(m.calls) as calls,
+    sum(m.talk_seconds) / 60 as talk_minutes,
+    sum(m.meetings) as meetings,
+    sum(m.emails) as emails,
+    max(m.last_communication_at) as last_communication_at
+from {{ ref('int_client_months') }} as m
 inner join {{ ref('int_clients') }} as c on c.client_key = m.client_key
 group by client_key, period_start, manager

@@ -9,17 +9,17 @@ with as_of as (
 ),
 touches as (
     select
-        client_key,
-        count() as communications,
+        m.client_key as client_key,
+        sum(m.communications) as communications,
         -- Nullable, so that a client the left join below finds no communication for gets
         -- NULL rather than the type's default (1970-01-01).
-        toNullable(max(happened_at)) as last_communication_at,
-        argMax(channel, (happened_at, communication_id)) as last_channel,
-        argMax(manager, (happened_at, communication_id)) as last_manager,
-        groupUniqArray(toStartOfMonth({{ local('happened_at') }})) as months
-    from {{ ref('int_client_communications') }}
-    where happened_at <= (select as_of from as_of)
-    group by client_key
+        toNullable(max(m.last_communication_at)) as last_communication_at,
+        argMax(m.last_channel, m.last_communication_key) as last_channel,
+        argMax(m.manager, m.last_communication_key) as last_manager,
+        groupUniqArray(m.period_start) as months
+    from {{ ref('int_client_months') }} as m
+    where m.until_as_of
+    group by m.client_key
 ),
 flagged as (
     select
