@@ -12,9 +12,7 @@
     watermark that drops when its tombstone is deleted only costs a re-read.
 
     The watermark is read once, when the model is rendered, and written into its SQL as a
-    number, so that the delete of the batch's ids and the insert of the batch read the same
-    batch. (Read again after the delete it could only drop to the largest version still held,
-    and the versions above that belong to the batch or to ids without a row: a re-read.) -#}
+    number, so dbt's log of a run shows which versions it read. -#}
 
 {#- The raw rows to parse: every id's latest version (full refresh), or the latest version of
     each id loaded since the watermark (incremental). -#}
@@ -41,28 +39,43 @@
 {%- endmacro %}
 
 {#- dbt-clickhouse's delete+insert, in the statements a staging batch needs. Its own version
-    drops a leftover new-data table, writes the batch into a new one, reads its columns,
-    deletes, reads the target's columns, inserts from the new table and drops two tables:
-    nine statements, each a round trip, at small scale as costly as the hour's batch itself.
-    Here the batch's ids are deleted and the batch is inserted straight from the model's SQL:
-    it is parsed twice, but a batch is the hour's changes. A run that dies between the two statements leaves those ids without rows until
-    the next run, which reads their versions again (they are above the watermark left). -#}
+    drops a leftover new-data table, writes the batch into a new one (sorted like the target),
+    reads its columns, deletes, reads the target's columns, inserts from the new table and
+    drops two tables: nine statements, each a round trip, at small scale as costly as the
+    hour's batch itself. Here the batch is written once into an unsorted table, its ids are
+    deleted from the target, the batch is inserted and its table dropped. The batch is read
+    from raw once: raw is sorted by id, so the hour's versions lie in nearly every granule and
+    each read of them decompresses the whole payload column (reading it twice, for the delete
+    and for the insert, made the staging models of the incremental job at scale 100 take 40 s
+    of the dbt threads instead of 16 s). A run that dies between the delete and the insert
+    leaves those ids without rows until the next run, which reads their versions again (they
+    are above the watermark left); a batch table left behind is replaced by the next run. -#}
 {% macro clickhouse__incremental_delete_insert(existing_relation, unique_key, incremental_predicates, is_distributed=False) %}
     {%- if is_distributed or incremental_predicates -%}
         {{ exceptions.raise_compiler_error(this ~ ": funnelhouse's delete+insert (macros/"
            ~ "incremental_staging.sql) serves local tables without incremental predicates") }}
     {%- endif -%}
+    {%- set batch = existing_relation.incorporate(
+            path={'identifier': existing_relation.identifier ~ '__batch'}) -%}
+    {% call statement('main') %}
+        create or replace table {{ batch }} engine = MergeTree order by tuple()
+        as {{ sql }}
+        {{ adapter.get_model_query_settings(model) }}
+    {% endcall %}
     {% call statement('delete_existing_data') %}
         delete from {{ existing_relation }}
-        where ({{ unique_key }}) in (select {{ unique_key }} from ({{ sql }}))
+        where ({{ unique_key }}) in (select {{ unique_key }} from {{ batch }})
         {{ adapter.get_model_query_settings(model) }}
     {% endcall %}
     {%- set columns = adapter.get_columns_in_relation(existing_relation)
                       | map(attribute='quoted') | join(', ') -%}
-    {% call statement('main') %}
+    {% call statement('insert_new_data') %}
         insert into {{ existing_relation }} ({{ columns }})
-        select {{ columns }} from ({{ sql }})
+        select {{ columns }} from {{ batch }}
         {{ adapter.get_model_query_settings(model) }}
+    {% endcall %}
+    {% call statement('drop_batch') %}
+        drop table {{ batch }}
     {% endcall %}
 {% endmacro %}
 
