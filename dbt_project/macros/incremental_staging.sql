@@ -2,8 +2,8 @@
 
     A staging table keeps `_raw_version` (raw's `_version`, the load order) of every row; the
     largest one is the table's watermark. An incremental run reads the raw rows above it (the
-    newest version of each id among them), and dbt-clickhouse's delete+insert replaces the
-    rows of those ids. A version that must not be in staging (deleted in the source, or no
+    newest version of each id among them), and the delete+insert below replaces the rows
+    of those ids. A version that must not be in staging (deleted in the source, or no
     longer passing the model's filter) still enters the batch, as a tombstone
     (`_raw_deleted`), so that it replaces the old row; `drop_raw_tombstones` (a post-hook on
     every staging model) then deletes it. So a reader sees one row per id without FINAL, and
