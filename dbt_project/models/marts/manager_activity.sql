@@ -16,7 +16,7 @@ with daily as (
         countIf(a.activity_type = 'meeting') as meetings,
         countIf(a.activity_type = 'email') as emails,
         countIf(a.activity_type = 'task') as tasks,
-        uniqExactIfState(a.deal_id, a.deal_id is not null) as deals
+        uniqExactIfState(cityHash64(a.deal_id), a.deal_id is not null) as deals
     from {{ ref('int_activities') }} as a
     group by day, manager
 ),
