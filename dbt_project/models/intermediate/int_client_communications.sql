@@ -4,6 +4,11 @@
 -- that reaches a contact and its company counts once for each of them.
 -- A view: its one reader is int_client_months, which rolls it up by client, month and
 -- manager for both client marts; as a table it was written, sorted and read twice each run.
+-- One row per client and communication without a GROUP BY: the branches are disjoint. A
+-- client's phones are distinct (int_clients), so the phone branch holds each (client, call)
+-- once; the deal branch adds only the pairs whose phone is not the client's (a call has one
+-- deal, int_deal_clients one row per deal and client); meetings and e-mails have one deal.
+-- Deduplicating the union instead took a third of the roll-up's time at scale 100.
 with client_phones as (
     select client_key, phone from {{ ref('int_clients') }} array join phones as phone
 ),
@@ -21,18 +26,12 @@ touches as (
     select d.client_key, c.call_id, 'call', c.started_at, c.manager, c.talk_seconds
     from answered_calls as c
     inner join {{ ref('int_deal_clients') }} as d on d.deal_id = c.deal_id
+    where (d.client_key, c.client_phone) not in (select client_key, phone from client_phones)
     union all
     select d.client_key, a.activity_id, a.activity_type, a.happened_at, a.manager, 0
     from {{ ref('int_activities') }} as a
     inner join {{ ref('int_deal_clients') }} as d on d.deal_id = a.deal_id
     where a.activity_type in ('meeting', 'email')
 )
-select
-    client_key,
-    communication_id,
-    any(channel) as channel,
-    any(happened_at) as happened_at,
-    any(manager) as manager,
-    any(talk_seconds) as talk_seconds
+select client_key, communication_id, channel, happened_at, manager, talk_seconds
 from touches
-group by client_key, communication_id
