@@ -5,12 +5,9 @@
 -- evaluated once per run, here.
 -- `until_as_of` splits a group where communications fall after the `as_of` var (an analysis
 -- as of a past instant); forgotten_clients leaves those out.
-{#- Orders communications by time, ties going to the greater hash of the id: a number, so that
-    argMax costs what a max does (with a (time, id) tuple the roll-up took twice as long at
-    scale 10), and one order for a client's communications whichever groups they fall in. -#}
-{% set last_key -%}
-    bitShiftLeft(toUInt128(toUnixTimestamp64Milli(happened_at)), 64) + cityHash64(communication_id)
-{%- endset %}
+{#- Communications in the order of latest_key (time, then a hash of the id): one order for a
+    client's communications whichever groups they fall in. -#}
+{% set last_key = latest_key('happened_at', 'communication_id') %}
 select
     client_key,
     toStartOfMonth({{ local('happened_at') }}) as period_start,

@@ -21,8 +21,10 @@ employees as (
     select
         if(employee_id != '', concat('uis:', employee_id), concat('uis:name:', employee_name))
             as person_id,
-        -- The latest name the PBX gave; a call without one does not unname the employee.
-        argMaxIf(employee_name, (started_at, employee_name), employee_name != '') as person_name
+        -- The latest name the PBX gave (of two at one instant, the one latest_key puts last);
+        -- a call without one does not unname the employee.
+        argMaxIf(employee_name, {{ latest_key('started_at', 'employee_name') }},
+                 employee_name != '') as person_name
     from {{ ref('stg_uis__calls') }}
     where employee_id != '' or employee_name != ''
     group by person_id
