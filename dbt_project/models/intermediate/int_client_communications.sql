@@ -5,9 +5,10 @@
 -- A view: its one reader is int_client_months, which rolls it up by client, month and
 -- manager for both client marts; as a table it was written, sorted and read twice each run.
 -- One row per client and communication without a GROUP BY: the branches are disjoint. A
--- client's phones are distinct (int_clients), so the phone branch holds each (client, call)
--- once; the deal branch adds only the pairs whose phone is not the client's (a call has one
--- deal, int_deal_clients one row per deal and client); meetings and e-mails have one deal.
+-- client's phones are distinct and its key unique (int_clients), and a call's id is unique
+-- (int_calls), so the phone branch holds each (client, call) once; the deal branch adds only
+-- the pairs whose phone is not the client's (a call has one deal, int_deal_clients one row per
+-- deal and client, each tested); meetings and e-mails have one deal.
 -- Deduplicating the union instead took a third of the roll-up's time at scale 100.
 with client_phones as (
     select client_key, phone from {{ ref('int_clients') }} array join phones as phone

@@ -5,7 +5,8 @@
 {% set pts = var('activity_points') %}
 -- Aggregated once per manager and local day, then rolled up into weeks and months: each
 -- activity is grouped once instead of three times; the deals worked roll up as uniqExact
--- states, so they are exact at every grain.
+-- states of a 64-bit hash of the deal id, so they are exact at every grain but for two deals
+-- sharing a hash (as in call_load_by_stage).
 with daily as (
     select
         {{ period_start('a.happened_at', 'day') }} as day,
