@@ -29,7 +29,8 @@ LAYERS = ("staging", "intermediate", "marts_candidate", "marts_candidate_periods
 def _later_sync(store) -> None:
     """The next hour's raw versions: updates, new records, deletions, a record that leaves a
     model's filter (a 1C counterparty turned into a folder), a stage change in the past of a
-    closed deal, a CRM user added (int_managers matches a telephony employee to it)."""
+    closed deal, a CRM user added (int_managers matches a telephony employee to it), a call in
+    a week that began the month before."""
     time.sleep(0.01)  # a later sync: raw's load time (milliseconds) tells the two apart
     repriced = {**g.LEADS[3], "price": 95_000, "status_id": 142, "updated_at": g.ts("03-20T10:00"),
                 "closed_at": g.ts("03-20T10:00")}  # fmt: skip
@@ -40,7 +41,9 @@ def _later_sync(store) -> None:
     # A new CRM user: the telephony employee of that name, unmatched so far, now is.
     load(store, "amocrm__users", [{"id": 503, "name": "Пётр Сидоров"}], "id")
     load(store, "uis__calls", [g.CALLS[1]], "id", deleted=lambda r: True)
+    # 1012 on a Sunday whose week began in February: it feeds two months of a period mart.
     load(store, "uis__calls", [g._call(1011, "03-20T09:00", "out", 75, "79990000001"),
+                               g._call(1012, "03-01T12:00", "in", 30, "79990000001"),
                                {**g.CALLS[2], "talk_duration": 0}], "id")  # fmt: skip
     load(store, "amocrm__call_notes", [g.NOTES[1]], "id", deleted=lambda r: True)
     load(store, "onec__sales", [{**g.SALES[0], "СуммаДокумента": 120_000}], "Ref_Key")
@@ -158,7 +161,7 @@ def test_deleted_and_filtered_records_leave_staging(builds):
     assert query("SELECT count() FROM staging.stg_onec__counterparties "
                  f"WHERE counterparty_id = 'onec:{g.K3}'") == [(0,)]  # fmt: skip
     # One row per record, without FINAL, in every incremental staging table.
-    assert query("SELECT count(), uniqExact(call_id) FROM staging.stg_uis__calls") == [(10, 10)]
+    assert query("SELECT count(), uniqExact(call_id) FROM staging.stg_uis__calls") == [(11, 11)]
     assert query("SELECT is_deleted FROM staging.stg_amocrm__leads "
                  "WHERE deal_id = 'amocrm:5'") == [(True,)]  # fmt: skip
 
@@ -209,3 +212,26 @@ def test_a_period_mart_is_rebuilt_whole_when_its_definition_changes(builds):
     assert incremental == build("--vars", other, "--select", "call_load_by_stage",
                                 "--full-refresh")[mart]  # fmt: skip
     assert incremental != builds[2][mart], "the other zone cut the same months"
+
+
+def test_a_period_mart_built_a_month_at_a_time_equals_one_built_at_once(builds):
+    """Months are rebuilt a few per statement, so that memory holds one batch's days, not the
+    whole history's. The batch size must not change a row: a week that starts in one month
+    and ends in the next feeds both months' batches from the calls of its own days."""
+    query, build = builds[3], builds[4]
+    mart = "marts_candidate.call_load_by_stage"
+    months = {m for m, _, _ in _mart_parts(query)}
+    assert len(months) >= 3, "too few months to cut into batches"
+
+    def batches_of(n: int) -> str:
+        return json.dumps({**json.loads(g.VARS), "period_months_per_batch": n})
+
+    at_once = build("--vars", batches_of(len(months)), "--select", "call_load_by_stage",
+                    "--full-refresh")[mart]  # fmt: skip
+    month_by_month = build("--vars", batches_of(1), "--select", "call_load_by_stage",
+                           "--full-refresh")[mart]  # fmt: skip
+    # (Other tests of this module change the data: compared with each other, not with builds.)
+    assert month_by_month == at_once
+    assert {line.split("\t")[1][:7] for line in at_once.splitlines()} >= {
+        f"{m // 100}-{m % 100:02d}" for m in months
+    }, "a month lost its rows"
