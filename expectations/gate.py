@@ -17,7 +17,7 @@ from funnelhouse.expectations.runner import SuiteOutcome
 COUNTS_TABLE = "raw._gate_counts"
 # The dbt macro new_batch_condition reads it under the same name.
 WATERMARKS_TABLE = "raw._gate_watermarks"
-ROW_COUNT = "expect_table_row_count_to_be_between"
+ID_COUNT = "expect_column_unique_value_count_to_be_between"
 
 
 def previous_counts(client: Client) -> dict[str, int]:
@@ -32,9 +32,9 @@ def previous_counts(client: Client) -> dict[str, int]:
 
 
 def record_counts(client: Client, outcome: SuiteOutcome) -> None:
-    """A passed suite's row counts become the floor of the next gate: the count it validated,
+    """A passed suite's id counts become the floor of the next gate: the count it validated,
     not a recount (rows loaded meanwhile were not validated)."""
-    counted = [o for o in outcome.outcomes if o.expectation == ROW_COUNT]
+    counted = [o for o in outcome.outcomes if o.expectation == ID_COUNT]
     if not outcome.success or not counted:
         return
     client.insert(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from funnelhouse.expectations.runner import Check, TableSuite, Validator
 from funnelhouse.warehouse.client import get_client
@@ -17,6 +21,12 @@ def test_runner_reports_failures_with_counts_samples_and_docs(warehouse, tmp_pat
         f"INSERT INTO {db}.calls SELECT number, if(number < 3, -7, 60) FROM numbers(50000)"
     )
     validator = Validator(warehouse, tmp_path / "docs")
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *_):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(Engine, "before_cursor_execute", seen)
     bad = validator.validate(
         TableSuite(
             name="calls_suite",
@@ -36,12 +46,12 @@ def test_runner_reports_failures_with_counts_samples_and_docs(warehouse, tmp_pat
     # Data Docs are rendered once for all the suites a run validated, with a page for each.
     assert validator.build_docs() == tmp_path / "docs" / "index.html"
     assert list((tmp_path / "docs" / "validations" / "calls_suite").rglob("*.html"))
-    # A reshaping query is validated as such, and the same validator runs a second suite.
+    # A view is validated like a table, and the same validator runs a second suite.
+    client.command(f"CREATE VIEW {db}.calls_positive AS SELECT * FROM {db}.calls WHERE talk >= 0")
     good = validator.validate(
         TableSuite(
             name="calls_positive",
-            relation=f"{db}.calls",
-            query=f"SELECT * FROM {db}.calls WHERE talk >= 0",
+            relation=f"{db}.calls_positive",
             expectations=[
                 Check(
                     "ExpectColumnValuesToBeBetween", "talk >= 0", {"column": "talk", "min_value": 0}
@@ -50,6 +60,12 @@ def test_runner_reports_failures_with_counts_samples_and_docs(warehouse, tmp_pat
             ],
         )
     )
+    event.remove(Engine, "before_cursor_execute", seen)
     assert good.success, [f.describe() for f in good.failures]
+    # Every metric is computed in the warehouse: no statement fetches a relation's rows whole
+    # (as GX does to learn a query asset's columns), which at scale 100 took most of the gate.
+    assert statements
+    whole = [s for s in statements if re.fullmatch(r"SELECT \* FROM [^()]+", s, re.IGNORECASE)]
+    assert not whole, whole
     client.command(f"DROP DATABASE {db}")
     client.close()
