@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 
+import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -12,7 +14,19 @@ from funnelhouse.expectations.runner import Check, TableSuite, Validator
 from funnelhouse.warehouse.client import get_client
 
 
-def test_runner_reports_failures_with_counts_samples_and_docs(warehouse, tmp_path):
+@pytest.fixture
+def sent_statements() -> Iterator[list[str]]:
+    """Every statement SQLAlchemy (so GX) sends while the test runs, whitespace collapsed."""
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *_):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    yield statements
+
+
+def test_runner_reports_failures_with_counts_samples_and_docs(warehouse, tmp_path, sent_statements):
     client = get_client(warehouse)
     db = f"gxr_{uuid.uuid4().hex[:8]}"
     client.command(f"CREATE DATABASE {db}")
@@ -21,12 +35,6 @@ def test_runner_reports_failures_with_counts_samples_and_docs(warehouse, tmp_pat
         f"INSERT INTO {db}.calls SELECT number, if(number < 3, -7, 60) FROM numbers(50000)"
     )
     validator = Validator(warehouse, tmp_path / "docs")
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, *_):
-        statements.append(" ".join(statement.split()))
-
-    event.listen(Engine, "before_cursor_execute", seen)
     bad = validator.validate(
         TableSuite(
             name="calls_suite",
@@ -60,12 +68,11 @@ def test_runner_reports_failures_with_counts_samples_and_docs(warehouse, tmp_pat
             ],
         )
     )
-    event.remove(Engine, "before_cursor_execute", seen)
     assert good.success, [f.describe() for f in good.failures]
     # Every metric is computed in the warehouse: no statement fetches a relation's rows whole
     # (as GX does to learn a query asset's columns), which at scale 100 took most of the gate.
-    assert statements
-    whole = [s for s in statements if re.fullmatch(r"SELECT \* FROM [^()]+", s, re.IGNORECASE)]
+    assert sent_statements
+    whole = [s for s in sent_statements if re.fullmatch(r"SELECT \* FROM [^()]+", s, re.IGNORECASE)]
     assert not whole, whole
     client.command(f"DROP DATABASE {db}")
     client.close()
