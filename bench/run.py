@@ -111,8 +111,7 @@ def _job(warehouse: Any, full_refresh: bool = False) -> tuple[float, dict[str, f
 
     # The raw tables come from files here, not from the ingest assets: as external assets in
     # the selection their suites run before dbt, as they do after ingest in an hourly run.
-    raw = [AssetSpec(key) for key in sorted({c.asset_key for c in raw_checks.check_keys},
-                                            key=lambda k: k.to_user_string())]  # fmt: skip
+    raw = [AssetSpec(key) for key in {c.asset_key for c in raw_checks.check_keys}]
     instance = DagsterInstance.ephemeral()
     start = time.perf_counter()
     result = materialize(
