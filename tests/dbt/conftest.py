@@ -17,6 +17,7 @@ PIPELINE_DATABASES = (
     "raw",
     "staging",
     "intermediate",
+    "intermediate_changes",
     "marts_candidate",
     "marts_candidate_periods",
     "marts",

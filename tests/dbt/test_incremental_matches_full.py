@@ -87,6 +87,9 @@ def builds(warehouse, tmp_path_factory):
     calls_before, parts_before, table = _calls_by_month(query), _mart_parts(query), _uuid(query)
     _later_sync(store)
     incremental = build()
+    calls_build = dict(zip(("full", "changed_keys", "recomputed_rows", "rows"),
+                           query("SELECT * FROM intermediate_changes.int_calls__last_build")[0],
+                           strict=True))  # fmt: skip
     same_table = _uuid(query) == table
     last_block = max(block for _, _, block in parts_before)
     parts_after = _mart_parts(query)
@@ -100,7 +103,7 @@ def builds(warehouse, tmp_path_factory):
         "same table": same_table,
     }
     full = build("--full-refresh", "--vars", _batches_of(1))
-    return first, incremental, full, query, build, months
+    return first, incremental, full, query, build, months, calls_build, store
 
 
 def _batches_of(months: int) -> str:
@@ -136,7 +139,7 @@ def _mart_parts(query) -> list[tuple[int, int, int]]:
 
 
 def test_incremental_run_equals_full_refresh(builds):
-    first, incremental, full, *_, months = builds
+    first, incremental, full, *_, months, _calls_build, _store = builds
     # The full refresh went month by month, the first build in one statement: only with
     # several months does that compare batch sizes.
     assert len(months["all"]) >= 3, "too few months to cut into batches"
@@ -162,6 +165,15 @@ def test_a_period_mart_rebuilds_only_the_months_whose_calls_changed(builds):
     assert months["changed"], "the later sync changed no call: nothing was tested"
     assert months["rebuilt"] == months["changed"]
     assert months["all"] - months["changed"], "every month changed: nothing was kept"
+
+
+def test_int_calls_recomputes_only_the_calls_whose_inputs_changed(builds):
+    """int_calls (macros/key_replace.sql) recomputed the calls the later sync can change and
+    copied the rest; that it still equals a full refresh is the first test."""
+    calls_build = builds[6]
+    assert calls_build["full"] == 0, "int_calls recomputed every call"
+    assert calls_build["changed_keys"] > 0
+    assert 0 < calls_build["recomputed_rows"] < calls_build["rows"], calls_build
 
 
 def test_deleted_and_filtered_records_leave_staging(builds):
@@ -223,3 +235,20 @@ def test_a_period_mart_is_rebuilt_whole_when_its_definition_changes(builds):
     assert incremental == build("--vars", other, "--select", "call_load_by_stage",
                                 "--full-refresh")[mart]  # fmt: skip
     assert incremental != builds[2][mart], "the other zone cut the same months"
+
+
+def test_a_restored_deal_takes_back_the_calls_its_crm_links_to(builds):
+    """L7 was deleted when its note linked call 1010 to it, so the phone rule gave the call
+    to L5. Restored, L7 takes the call back by the link, though neither the call, its link,
+    its phone's deals nor its operator changed: only the deal did."""
+    query, build, store = builds[3], builds[4], builds[7]
+    assert query("SELECT deal_id FROM intermediate.int_calls WHERE call_id = 'uis:1010'") != [
+        ("amocrm:7",)
+    ]
+    time.sleep(0.01)
+    restored = {**g.LEADS[6], "is_deleted": False, "updated_at": g.ts("03-21T10:00")}
+    load(store, "amocrm__leads", [restored], "id", "updated_at")
+    build("--select", "+int_calls", "--exclude-resource-type", "test")  # marts left as they are
+    assert query("SELECT deal_id, attribution FROM intermediate.int_calls "
+                 "WHERE call_id = 'uis:1010'") == [("amocrm:7", "crm_link")]  # fmt: skip
+    assert query("SELECT full FROM intermediate_changes.int_calls__last_build") == [(0,)]
