@@ -18,8 +18,10 @@
 
     Swapped in whole (EXCHANGE TABLES), then the fingerprints are written: a run that dies
     before that leaves the old fingerprints, and the next run recomputes those rows again. A
-    full refresh, a first build, lost fingerprints or a change of the compiled SQL (model,
-    macros or vars; the changes_only() text left out) recompute every row, to the same table.
+    full refresh, a first build, lost fingerprints, an edit of the model or a change of its
+    compiled SQL (macros, vars) recompute every row, to the same table; so does every build
+    while the model holds fewer than `key_replace_min_rows` rows (a var), keeping no
+    fingerprints.
     `<model>__last_build` records which it was and how many rows were recomputed. -#}
 
 {% macro key_replace_relation(suffix) -%}
@@ -28,13 +30,33 @@
 {%- endmacro %}
 
 {#- Whether this build recomputes only changed rows: decided when the model is compiled, as
-    dbt's is_incremental() is. The run may still recompute every row (see above). -#}
+    dbt's is_incremental() is, and only once the model holds `key_replace_min_rows` rows (a
+    var): below, rebuilding it whole costs less than finding what changed. The run may still
+    recompute every row (see above). -#}
 {% macro key_replace_changes() -%}
-    {%- if not execute or model.config.materialized != 'key_replace' -%}
+    {%- if not execute or model.config.materialized != 'key_replace' or should_full_refresh() -%}
         {{ return(false) }}
     {%- endif -%}
     {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
-    {{ return(existing is not none and existing.type == 'table' and not should_full_refresh()) }}
+    {%- if existing is none or existing.type != 'table' -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {{ return(_key_replace_rows(this) >= _key_replace_min_rows()) }}
+{%- endmacro %}
+
+{% macro _key_replace_rows(relation) -%}
+    {%- set rows = _key_replace_query("select total_rows from system.tables where database = '"
+                                      ~ relation.schema ~ "' and name = '" ~ relation.identifier ~ "'") -%}
+    {{ return((rows[0] or 0) if rows else 0) }}
+{%- endmacro %}
+
+{% macro _key_replace_min_rows() -%}
+    {%- set min_rows = var('key_replace_min_rows') -%}
+    {%- if min_rows is not number or min_rows < 0 or min_rows != min_rows | int -%}
+        {{ exceptions.raise_compiler_error("var key_replace_min_rows must be a whole number of "
+           ~ "rows, 0 or more; got " ~ min_rows) }}
+    {%- endif -%}
+    {{ return(min_rows | int) }}
 {%- endmacro %}
 
 {#- In a model's driving rows (`rows_of`, the relation it selects from), the condition that
@@ -71,6 +93,21 @@
     {{ return(result.columns[0].values() | list if result.columns | length > 0 else []) }}
 {% endmacro %}
 
+{#- Each input's fingerprint per key bucket now, sorted by bucket for a merge with the last
+    build's. -#}
+{% macro _key_replace_fingerprint(input_keys, target) %}
+    {% for name, key in input_keys.items() %}
+        {% call statement('fingerprint_' ~ name) %}
+            create table {{ key_replace_relation('keys_next__' ~ name) }} {{ on_cluster_clause(target) }}
+            engine = MergeTree() order by bucket
+            as select cityHash64({{ key }}) as bucket,
+                      cityHash64(count(), sum(cityHash64(tuple(*)))) as fingerprint
+            from {{ ref(name) }}
+            group by bucket
+        {% endcall %}
+    {% endfor %}
+{% endmacro %}
+
 {% materialization key_replace, adapter='clickhouse' %}
     {%- set target = this.incorporate(type='table') -%}
     {%- set existing = load_cached_relation(this) -%}
@@ -96,8 +133,10 @@
     {%- set last_build = key_replace_relation('last_build') -%}
     {%- set intermediate = make_intermediate_relation(target) -%}
     {%- set backup = make_backup_relation(target, 'table') -%}
+    {#- The compiled SQL less what only a changes build has, and the model's own text: an
+        edited changes_only() condition rebuilds whole too (a narrower one may have missed rows). -#}
     {%- set definition = local_md5(modules.re.sub('/\\* changes only: \\*/.*?/\\* :changes only \\*/',
-                                                   '', sql, flags=modules.re.S)) -%}
+                                                   '', sql, flags=modules.re.S) ~ model.raw_code) -%}
 
     {% do adapter.create_schema(changed) %}
     {% for rel in [recomputed, intermediate, backup] %}
@@ -108,21 +147,13 @@
     {% endfor %}
     {{ run_hooks(pre_hooks) }}
 
-    {#- Each input's fingerprint per key bucket now, sorted by bucket for a merge with the
-        last build's. -#}
-    {% for name, key in input_keys.items() %}
-        {% call statement('fingerprint_' ~ name) %}
-            create table {{ key_replace_relation('keys_next__' ~ name) }} {{ on_cluster_clause(target) }}
-            engine = MergeTree() order by bucket
-            as select cityHash64({{ key }}) as bucket,
-                      cityHash64(count(), sum(cityHash64(tuple(*)))) as fingerprint
-            from {{ ref(name) }}
-            group by bucket
-        {% endcall %}
-    {% endfor %}
+    {%- set changes = key_replace_changes() -%}
+    {% if changes %}
+        {% do _key_replace_fingerprint(input_keys, target) %}
+    {% endif %}
 
-    {%- set full = not key_replace_changes() or existing is none -%}
-    {%- if not full -%}
+    {%- set full = not changes -%}
+    {%- if changes -%}
         {%- set kept = [adapter.get_relation(definition_rel.database, definition_rel.schema,
                                              definition_rel.identifier)] -%}
         {%- for name in input_keys -%}
@@ -139,7 +170,7 @@
         create table {{ changed }} {{ on_cluster_clause(target) }} (input String, bucket UInt64)
         engine = MergeTree() order by (input, bucket)
     {% endcall %}
-    {% if full and key_replace_changes() %}
+    {% if full and changes %}
         {% call statement('changed_all') %}
             insert into {{ changed }} values ('*', 0)
         {% endcall %}
@@ -164,7 +195,7 @@
         {{ exceptions.raise_compiler_error(this ~ ": one changes_only(rows_of=...) per model, "
            ~ "found " ~ queries | length) }}
     {%- endif -%}
-    {% if key_replace_changes() %}
+    {% if changes %}
         {% call statement('redo') %}
             create table {{ redo }} {{ on_cluster_clause(target) }} engine = MergeTree() order by tuple() as
             {% if full or not queries -%}
@@ -223,17 +254,28 @@
         {% do adapter.rename_relation(intermediate, target) %}
     {% endif %}
 
-    {#- The fingerprints last: a run that died before this point is redone by the next. -#}
+    {#- The fingerprints last: a run that died before this point is redone by the next. A
+        whole build fingerprints the inputs now if the next run may recompute only changes;
+        else it drops them, lest a later run compare with fingerprints older than the rows. -#}
+    {%- set rows = _key_replace_rows(target) -%}
+    {%- set keep = changes or rows >= _key_replace_min_rows() -%}
+    {% if keep and not changes %}
+        {% do _key_replace_fingerprint(input_keys, target) %}
+    {% endif %}
+    {% do adapter.drop_relation(definition_rel) %}
     {% for name in input_keys %}
         {% do adapter.drop_relation(key_replace_relation('keys__' ~ name)) %}
-        {% do adapter.rename_relation(key_replace_relation('keys_next__' ~ name),
-                                      key_replace_relation('keys__' ~ name)) %}
+        {% if keep %}
+            {% do adapter.rename_relation(key_replace_relation('keys_next__' ~ name),
+                                          key_replace_relation('keys__' ~ name)) %}
+        {% endif %}
     {% endfor %}
-    {% do adapter.drop_relation(definition_rel) %}
-    {% call statement('definition') %}
-        create table {{ definition_rel }} {{ on_cluster_clause(target) }}
-        engine = MergeTree() order by tuple() as select '{{ definition }}' as definition
-    {% endcall %}
+    {% if keep %}
+        {% call statement('definition') %}
+            create table {{ definition_rel }} {{ on_cluster_clause(target) }}
+            engine = MergeTree() order by tuple() as select '{{ definition }}' as definition
+        {% endcall %}
+    {% endif %}
     {% do adapter.drop_relation(last_build) %}
     {% call statement('last_build') %}
         create table {{ last_build }} {{ on_cluster_clause(target) }}
