@@ -45,7 +45,7 @@
 {%- endmacro %}
 
 {% macro _key_replace_rows(relation) -%}
-    {%- set rows = _key_replace_query("select total_rows from system.tables where database = '"
+    {%- set rows = query_column("select total_rows from system.tables where database = '"
                                       ~ relation.schema ~ "' and name = '" ~ relation.identifier ~ "'") -%}
     {{ return((rows[0] or 0) if rows else 0) }}
 {%- endmacro %}
@@ -87,11 +87,6 @@
     cityHash64({{ column }}) in (select bucket from {{ key_replace_relation('changed') }}
                                  where input = '{{ input }}')
 {%- endmacro %}
-
-{% macro _key_replace_query(sql) %}
-    {%- set result = run_query(sql) -%}
-    {{ return(result.columns[0].values() | list if result.columns | length > 0 else []) }}
-{% endmacro %}
 
 {#- Each input's fingerprint per key bucket now, sorted by bucket for a merge with the last
     build's. -#}
@@ -161,7 +156,7 @@
             {%- do kept.append(adapter.get_relation(rel.database, rel.schema, rel.identifier)) -%}
         {%- endfor -%}
         {%- set full = none in kept
-            or _key_replace_query("select count() from " ~ definition_rel ~ " where definition = '"
+            or query_column("select count() from " ~ definition_rel ~ " where definition = '"
                                   ~ definition ~ "'")[0] == 0 -%}
     {%- endif -%}
 
@@ -221,7 +216,7 @@
         {% call statement('clone') %}
             create table {{ intermediate }} {{ on_cluster_clause(target) }} as {{ target }}
         {% endcall %}
-        {%- set partitions = _key_replace_query(
+        {%- set partitions = query_column(
             "select distinct partition_id from system.parts where active and database = '"
             ~ target.schema ~ "' and table = '" ~ target.identifier ~ "' order by partition_id") -%}
         {% if partitions %}

@@ -61,12 +61,6 @@
     )
 {%- endmacro %}
 
-{#- The first column's values (the adapter returns no columns for no rows). -#}
-{% macro _period_query(sql) %}
-    {%- set result = run_query(sql) -%}
-    {{ return(result.columns[0].values() | list if result.columns | length > 0 else []) }}
-{% endmacro %}
-
 {% materialization period_replace, adapter='clickhouse' %}
     {%- set target = this.incorporate(type='table') -%}
     {%- set existing = load_cached_relation(this) -%}
@@ -115,13 +109,13 @@
     {%- if not full -%}
         {%- set kept = adapter.get_relation(state.database, state.schema, state.identifier)
             is not none -%}
-        {%- set key = _period_query(
+        {%- set key = query_column(
             "select partition_key from system.tables where database = '" ~ target.schema
             ~ "' and name = '" ~ target.identifier ~ "'") -%}
         {#- A table built before it became a period_replace model has another partition key
             (the server writes this one in parentheses). -#}
         {%- set full = not kept or key | list != ['(' ~ period_partition_by() ~ ')']
-            or _period_query("select count() from " ~ state ~ " where definition != '"
+            or query_column("select count() from " ~ state ~ " where definition != '"
                              ~ definition ~ "'")[0] > 0 -%}
     {%- endif -%}
     {% call statement('changed') %}
@@ -139,7 +133,7 @@
     {%- set rebuilt -%}
         select * from ({{ sql }}) where {{ period_partition_by() }} in (select month from {{ batch }})
     {%- endset -%}
-    {%- set months = _period_query("select month from " ~ changed ~ " order by month") -%}
+    {%- set months = query_column("select month from " ~ changed ~ " order by month") -%}
     {%- set per_batch = var('period_months_per_batch') -%}
     {%- if per_batch is not number or per_batch < 1 or per_batch != per_batch | int -%}
         {{ exceptions.raise_compiler_error(this ~ ": var period_months_per_batch must be a "
@@ -180,7 +174,7 @@
     {% elif existing is not none %}
         {#- A changed month the rebuild left without rows is dropped (REPLACE PARTITION from an
             empty source is refused by ClickHouse 26.6+). -#}
-        {%- set filled = _period_query("select distinct " ~ period_partition_by() ~ " from "
+        {%- set filled = query_column("select distinct " ~ period_partition_by() ~ " from "
                                        ~ new_data) | list -%}
         {% if months | length > 0 %}
             {% call statement('replace_partitions') %}
