@@ -46,7 +46,7 @@
 
 {% macro _key_replace_rows(relation) -%}
     {%- set rows = query_column("select total_rows from system.tables where database = '"
-                                      ~ relation.schema ~ "' and name = '" ~ relation.identifier ~ "'") -%}
+                                ~ relation.schema ~ "' and name = '" ~ relation.identifier ~ "'") -%}
     {{ return((rows[0] or 0) if rows else 0) }}
 {%- endmacro %}
 
@@ -239,15 +239,7 @@
         {% endcall %}
     {% endif %}
 
-    {% if existing is none %}
-        {% do adapter.rename_relation(intermediate, target) %}
-    {% elif existing.can_exchange %}
-        {% do adapter.rename_relation(intermediate, backup) %}
-        {% do exchange_tables_atomic(backup, target) %}
-    {% else %}
-        {% do adapter.rename_relation(target, backup) %}
-        {% do adapter.rename_relation(intermediate, target) %}
-    {% endif %}
+    {% do swap_in(existing, intermediate, target, backup) %}
 
     {#- The fingerprints last: a run that died before this point is redone by the next. A
         whole build fingerprints the inputs now if the next run may recompute only changes;

@@ -164,13 +164,7 @@
     {% endfor %}
 
     {% if existing is not none and full %}
-        {% if existing.can_exchange %}
-            {% do adapter.rename_relation(intermediate, backup) %}
-            {% do exchange_tables_atomic(backup, target) %}
-        {% else %}
-            {% do adapter.rename_relation(target, backup) %}
-            {% do adapter.rename_relation(intermediate, target) %}
-        {% endif %}
+        {% do swap_in(existing, intermediate, target, backup) %}
     {% elif existing is not none %}
         {#- A changed month the rebuild left without rows is dropped (REPLACE PARTITION from an
             empty source is refused by ClickHouse 26.6+). -#}
