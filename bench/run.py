@@ -117,6 +117,22 @@ def _one_changed_call(delta: Path, out: Path) -> None:
     )
 
 
+def _load_and_run(
+    key: str, label: str, export_dir: Path, client: Any, settings: Any, pid: int | None,
+    steps: list[Step],
+) -> dict[str, Any]:  # fmt: skip
+    """Load `export_dir` into raw and run the job, timed as the steps `<label>: raw load` and
+    `<label>: job`; the job's seconds, its steps' and whether it published (`<key>_job_s`,
+    `<key>_job_steps`, `<key>_published`)."""
+    publishes = client.command("SELECT count() FROM marts.publish_log")
+    with step(f"{label}: raw load", pid, steps):
+        raw_files.load(client, export_dir)
+    with step(f"{label}: job", pid, steps):
+        seconds, job_steps = _job(settings)
+    published = client.command("SELECT count() FROM marts.publish_log") > publishes
+    return {f"{key}_job_s": seconds, f"{key}_job_steps": job_steps, f"{key}_published": published}
+
+
 def _job(warehouse: Any, full_refresh: bool = False) -> tuple[float, dict[str, float]]:
     """The quality-gated part of the Dagster job, in-process; (seconds, seconds per step).
     `full_refresh`: the run mode of the `full_refresh` job (dbt rebuilds everything)."""
@@ -345,25 +361,16 @@ def _bench_scale(
             # An hour without news: a sync re-reads its lookback window, the same records as
             # new versions. The job finds its inputs unchanged and builds nothing.
             typer.echo(f"[scale {scale:g}] a quiet hour: the same changes read again ...")
-            publishes = client.command("SELECT count() FROM marts.publish_log")
-            with step("quiet: raw load", pid, steps):
-                raw_files.load(client, files / "delta")
-            with step("quiet: job", pid, steps):
-                out["quiet_job_s"], out["quiet_job_steps"] = _job(settings)
-            out["quiet_published"] = (
-                client.command("SELECT count() FROM marts.publish_log") > publishes
+            out.update(
+                _load_and_run("quiet", "quiet", files / "delta", client, settings, pid, steps)
             )
             out["quiet_marts_unchanged"] = _mart_fingerprints(client) == full_marts
             # The least an hour with news costs: one changed call, and the whole gate for it
             # (every dbt model and test, the GX suites, a publish).
             typer.echo(f"[scale {scale:g}] one changed record ...")
             _one_changed_call(files / "delta", files / "one")
-            with step("one record: raw load", pid, steps):
-                raw_files.load(client, files / "one")
-            with step("one record: job", pid, steps):
-                out["one_job_s"], out["one_job_steps"] = _job(settings)
-            out["one_published"] = (
-                client.command("SELECT count() FROM marts.publish_log") > publishes
+            out.update(
+                _load_and_run("one", "one record", files / "one", client, settings, pid, steps)
             )
     finally:
         process.stop_background(settings)
