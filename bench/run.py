@@ -101,12 +101,16 @@ def _delta(t0: Path, t1: Path, out: Path) -> tuple[int, int]:
 def _one_changed_call(delta: Path, out: Path) -> None:
     """One answered call of the increment as its source would re-report it, a second longer:
     the least news an hour can bring that still changes the marts (talk time is in several)."""
-    one, record = next(
-        (batch.slice(i, 1), json.loads(p))
-        for batch in pq.ParquetFile(delta / "uis" / "calls.parquet").iter_batches(1000)
-        for i, p in enumerate(batch.column("payload").to_pylist())
-        if (json.loads(p).get("talk_duration") or 0) > 0
+    path = delta / "uis" / "calls.parquet"
+    answered = (
+        (batch.slice(i, 1), record)
+        for batch in pq.ParquetFile(path).iter_batches(1000)
+        for i, record in enumerate(map(json.loads, batch.column("payload").to_pylist()))
+        if (record.get("talk_duration") or 0) > 0
     )
+    one, record = next(answered, (None, None))
+    if one is None:
+        raise ValueError(f"{path}: no answered call (talk_duration > 0) to change")
     record["talk_duration"] += 1
     field = one.schema.get_field_index("payload")
     payload = pa.array([json.dumps(record, ensure_ascii=False)], type=one.schema.types[field])
