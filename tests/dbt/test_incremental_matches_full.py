@@ -15,6 +15,10 @@ from __future__ import annotations
 import difflib
 import json
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,8 +67,24 @@ def _tables(query) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class Builds:
+    """The module's builds (every table of the layers, as TSV text) and what the tests run
+    further builds and queries with."""
+
+    first: dict[str, str]  # the golden company, each period mart in one statement
+    incremental: dict[str, str]  # after the later sync
+    full: dict[str, str]  # a --full-refresh of the same raw data
+    months: dict[str, Any]  # call_load_by_stage's months: changed, rebuilt, all; same table
+    calls_build: dict[str, int]  # int_calls__last_build of the incremental run
+    query: Callable[..., Any]
+    build: Callable[..., dict[str, str]]
+    store: Any
+    project: Path
+
+
 @pytest.fixture(scope="module")
-def builds(warehouse, tmp_path_factory):
+def builds(warehouse, tmp_path_factory) -> Builds:
     store = reset_pipeline(warehouse)
     project = golden_project(tmp_path_factory)
 
@@ -103,7 +123,7 @@ def builds(warehouse, tmp_path_factory):
         "same table": same_table,
     }
     full = build("--full-refresh", "--vars", _batches_of(1))
-    return first, incremental, full, query, build, months, calls_build, store, project
+    return Builds(first, incremental, full, months, calls_build, query, build, store, project)
 
 
 def _batches_of(months: int) -> str:
@@ -139,7 +159,7 @@ def _mart_parts(query) -> list[tuple[int, int, int]]:
 
 
 def test_incremental_run_equals_full_refresh(builds):
-    first, incremental, full, *_, months, _calls_build, _store, _project = builds
+    first, incremental, full, months = builds.first, builds.incremental, builds.full, builds.months
     # The full refresh went month by month, the first build in one statement: only with
     # several months does that compare batch sizes.
     assert len(months["all"]) >= 3, "too few months to cut into batches"
@@ -160,7 +180,7 @@ def test_a_period_mart_rebuilds_only_the_months_whose_calls_changed(builds):
     """call_load_by_stage (macros/period_replace.sql) replaces the partitions (months of
     period_start) that changed calls feed and keeps every other month's parts as they were;
     that it still equals a full refresh is the test above."""
-    months = builds[5]
+    months = builds.months
     assert months["same table"], "call_load_by_stage was rebuilt whole, not month by month"
     assert months["changed"], "the later sync changed no call: nothing was tested"
     assert months["rebuilt"] == months["changed"]
@@ -170,14 +190,14 @@ def test_a_period_mart_rebuilds_only_the_months_whose_calls_changed(builds):
 def test_int_calls_recomputes_only_the_calls_whose_inputs_changed(builds):
     """int_calls (macros/key_replace.sql) recomputed the calls the later sync can change and
     copied the rest; that it still equals a full refresh is the first test."""
-    calls_build = builds[6]
+    calls_build = builds.calls_build
     assert calls_build["full"] == 0, "int_calls recomputed every call"
     assert calls_build["changed_keys"] > 0
     assert 0 < calls_build["recomputed_rows"] < calls_build["rows"], calls_build
 
 
 def test_deleted_and_filtered_records_leave_staging(builds):
-    query = builds[3]
+    query = builds.query
     assert query("SELECT count() FROM staging.stg_uis__calls WHERE call_id = 'uis:1002'") == [(0,)]
     assert query("SELECT count() FROM staging.stg_amocrm__call_notes "
                  "WHERE note_id = 'amocrm:note:1'") == [(0,)]  # fmt: skip
@@ -192,7 +212,7 @@ def test_deleted_and_filtered_records_leave_staging(builds):
 def test_incremental_run_parses_only_versions_after_the_watermark(builds):
     """A raw version older than what staging already holds is not read again: the run costs
     what the new data costs. (A full refresh reads every record's latest version.)"""
-    query, build = builds[3], builds[4]
+    query, build = builds.query, builds.build
     old = query("SELECT min(_raw_version) FROM staging.stg_uis__calls")[0][0]
     query(
         "INSERT INTO raw.uis__calls (id, payload, _source, _stream, _batch_id, _loaded_at, "
@@ -211,7 +231,7 @@ def test_a_period_mart_left_half_replaced_is_mended_by_the_next_run(builds):
     """A run killed after replacing a month but before writing the fingerprints leaves the
     month's rows and its stored fingerprint out of step; the next run must redo that month.
     Simulated on the built mart: the month's rows lost, its fingerprint stale."""
-    query, build = builds[3], builds[4]
+    query, build = builds.query, builds.build
     mart = "marts_candidate.call_load_by_stage"
     month = min(m for m, _, _ in _mart_parts(query))
     query(f"ALTER TABLE {mart} DELETE WHERE toYYYYMM(period_start) = {month} "
@@ -226,7 +246,7 @@ def test_a_period_mart_is_rebuilt_whole_when_its_definition_changes(builds):
     """Months are cut in the business time zone: with another zone no call changed, yet every
     month's rows do. The fingerprints carry the compiled SQL's hash, so the next incremental
     build rebuilds every month and equals a full refresh (kept months would be stale)."""
-    query, build = builds[3], builds[4]
+    query, build = builds.query, builds.build
     other = json.dumps({**json.loads(g.VARS), "business_timezone": "Asia/Vladivostok"})
     mart = "marts_candidate.call_load_by_stage"
     before = _uuid(query)
@@ -234,14 +254,14 @@ def test_a_period_mart_is_rebuilt_whole_when_its_definition_changes(builds):
     assert _uuid(query) != before
     assert incremental == build("--vars", other, "--select", "call_load_by_stage",
                                 "--full-refresh")[mart]  # fmt: skip
-    assert incremental != builds[2][mart], "the other zone cut the same months"
+    assert incremental != builds.full[mart], "the other zone cut the same months"
 
 
 def test_a_restored_deal_takes_back_the_calls_its_crm_links_to(builds):
     """L7 was deleted when its note linked call 1010 to it, so the phone rule gave the call
     to L5. Restored, L7 takes the call back by the link, though neither the call, its link,
     its phone's deals nor its operator changed: only the deal did."""
-    query, build, store = builds[3], builds[4], builds[7]
+    query, build, store = builds.query, builds.build, builds.store
     assert query("SELECT deal_id FROM intermediate.int_calls WHERE call_id = 'uis:1010'") != [
         ("amocrm:7",)
     ]
@@ -259,7 +279,7 @@ def test_int_calls_is_rebuilt_whole_after_an_edit_or_while_small(builds):
     condition may have missed calls): an edit of the model recomputes every call. Below
     `key_replace_min_rows` the model is rebuilt whole and keeps no fingerprints, so the first
     run above it cannot compare with fingerprints older than its rows."""
-    query, build, project = builds[3], builds[4], builds[8]
+    query, build, project = builds.query, builds.build, builds.project
     model = project / "models" / "intermediate" / "int_calls.sql"
     text = model.read_text()
     calls = query("SELECT count() FROM intermediate.int_calls")[0][0]
